@@ -69,6 +69,11 @@ def array_module(device: str) -> ModuleType:
     return np if device == "cpu" else _import_cupy()
 
 
+def array_module_of(array: Any) -> ModuleType:
+    """The array module an array belongs to: NumPy for NumPy arrays and scalars, else CuPy."""
+    return np if isinstance(array, (np.ndarray, np.generic)) else _import_cupy()
+
+
 def device_of(array: Any) -> str:
     """The device an array lives on: ``"cpu"`` for NumPy arrays, ``"cuda"`` for CuPy arrays."""
     if isinstance(array, (np.ndarray, np.generic)):
@@ -81,7 +86,9 @@ def device_of(array: Any) -> str:
 def to_device(array: Any, device: str) -> Any:
     """Copy ``array`` to ``device`` if it is not there already."""
     if device == "cpu":
-        return array if isinstance(array, np.ndarray) else _import_cupy().asnumpy(array)
+        if isinstance(array, (np.ndarray, np.generic)):
+            return array
+        return _import_cupy().asnumpy(array)
     cupy = _import_cupy()
     return array if isinstance(array, cupy.ndarray) else cupy.asarray(array)
 

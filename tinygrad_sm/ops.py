@@ -1,0 +1,385 @@
+"""Every differentiable op, one class each: the forward formula and its derivative side by side.
+
+Read any one of them to see how autograd works. ``forward`` computes on raw arrays (NumPy or
+CuPy: the methods used exist in both). ``backward`` gets ``g``, the gradient of the loss with
+respect to the output, and returns the gradient with respect to each input by the chain rule,
+written with Tensor ops so that it can itself be differentiated. Gradients come back in the
+output's shape; the engine sums them down to each input's shape when broadcasting made them
+differ (``Tensor.sum_to``).
+
+The primitives are kept few. ``Tensor`` derives the rest from them: ``mean`` is ``sum`` times a
+constant, ``flatten`` is a ``reshape``, and 1-D ``@`` is a 2-D one with reshapes around it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .autograd import Function
+from .backend import array_module_of as _xp
+from .backend import scatter_add
+
+
+# ----------------------------------------------------------------------- binary arithmetic
+
+class Add(Function):
+    """z = a + b;  dz/da = 1, dz/db = 1."""
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        return g, g
+
+
+class Sub(Function):
+    """z = a - b;  dz/da = 1, dz/db = -1."""
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        return g, (-g if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """z = a * b;  dz/da = b, dz/db = a."""
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        return (g * b if need_a else None), (g * a if need_b else None)
+
+
+class Div(Function):
+    """z = a / b;  dz/da = 1 / b, dz/db = -a / b**2."""
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, g):
+        a, b = self.inputs
+        ga = g / b
+        return ga, (-ga * a / b if self.needs_input_grad[1] else None)
+
+
+class Pow(Function):
+    """z = a ** b;  dz/da = b * a**(b-1), dz/db = a**b * log(a) (defined for a > 0)."""
+
+    def forward(self, a, b):
+        return a ** b
+
+    def backward(self, g):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        ga = g * b * a ** (b - 1) if need_a else None
+        gb = g * self.output() * a.log() if need_b else None
+        return ga, gb
+
+
+class MatMul(Function):
+    """Z = A @ B over the last two axes (earlier axes broadcast);  dA = G @ B^T, dB = A^T @ G."""
+
+    def forward(self, a, b):
+        return a @ b
+
+    def backward(self, g):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        return (g @ b.mT if need_a else None), (a.mT @ g if need_b else None)
+
+
+# ----------------------------------------------------------------------- elementwise
+
+class Neg(Function):
+    """y = -x;  dy/dx = -1."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):
+        return (-g,)
+
+
+class Exp(Function):
+    """y = e**x;  dy/dx = e**x = y."""
+
+    def forward(self, x):
+        return _xp(x).exp(x)
+
+    def backward(self, g):
+        return (g * self.output(),)
+
+
+class Log(Function):
+    """y = ln x;  dy/dx = 1 / x."""
+
+    def forward(self, x):
+        return _xp(x).log(x)
+
+    def backward(self, g):
+        return (g / self.inputs[0],)
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  dy/dx = 1 / (2 sqrt(x)) = 1 / (2y)."""
+
+    def forward(self, x):
+        return _xp(x).sqrt(x)
+
+    def backward(self, g):
+        return (g / (self.output() * 2),)
+
+
+class Abs(Function):
+    """y = |x|;  dy/dx = sign(x) (0 at x = 0, as in PyTorch)."""
+
+    def forward(self, x):
+        self.sign = _xp(x).sign(x)
+        return abs(x)
+
+    def backward(self, g):
+        return (g * self.inputs[0]._constant(self.sign),)
+
+
+class ReLU(Function):
+    """y = max(x, 0);  dy/dx = 1 where x > 0, else 0."""
+
+    def forward(self, x):
+        self.positive = (x > 0).astype(x.dtype)
+        return x * self.positive
+
+    def backward(self, g):
+        return (g * self.inputs[0]._constant(self.positive),)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e**-x);  dy/dx = y (1 - y).
+
+    Computed as e**x / (1 + e**x) for x < 0 so that e**-x never overflows.
+    """
+
+    def forward(self, x):
+        xp = _xp(x)
+        e = xp.exp(-abs(x))  # in (0, 1]: no overflow on either side
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        y = self.output()
+        return (g * y * (1 - y),)
+
+
+class Tanh(Function):
+    """y = tanh x;  dy/dx = 1 - y**2."""
+
+    def forward(self, x):
+        return _xp(x).tanh(x)
+
+    def backward(self, g):
+        y = self.output()
+        return (g * (1 - y * y),)
+
+
+class Cast(Function):
+    """y = x as another dtype;  the gradient is cast back to x's dtype."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, g):
+        return (g.astype(self.inputs[0].dtype),)
+
+
+# ----------------------------------------------------------------------- reductions
+
+def _kept_shape(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The shape of a reduction with keepdims=True: reduced axes become 1."""
+    if axis is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axis else n for i, n in enumerate(shape))
+
+
+def _reduced_shape(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The shape of a reduction with keepdims=False: reduced axes are gone."""
+    if axis is None:
+        return ()
+    return tuple(n for i, n in enumerate(shape) if i not in axis)
+
+
+class Sum(Function):
+    """y = sum of x over ``axis``;  each x gets the gradient of the sum it went into."""
+
+    def __init__(self, axis, keepdims):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        return x.sum(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        if not self.keepdims:
+            g = g.reshape(_kept_shape(x.shape, self.axis))
+        return (g.broadcast_to(x.shape),)
+
+
+class Max(Function):
+    """y = max of x over ``axis``;  the gradient goes to the maximal entries, split evenly
+    between ties (``Min`` is the same op on -x)."""
+
+    def __init__(self, axis, keepdims):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        out = x.max(axis=self.axis, keepdims=True)
+        winners = (x == out).astype(x.dtype)
+        self.share = winners / winners.sum(axis=self.axis, keepdims=True)
+        return out if self.keepdims else out.reshape(_reduced_shape(x.shape, self.axis))
+
+    def backward(self, g):
+        x = self.inputs[0]
+        if not self.keepdims:
+            g = g.reshape(_kept_shape(x.shape, self.axis))
+        return (g * x._constant(self.share),)
+
+
+# ----------------------------------------------------------------------- softmax family
+
+class LogSumExp(Function):
+    """y = log(sum(e**x)) over ``axis``, computed as m + log(sum(e**(x - m))) with m = max(x)
+    so that nothing overflows;  dy/dx = e**(x - y) = softmax(x)."""
+
+    def __init__(self, axis, keepdims):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        xp = _xp(x)
+        m = x.max(axis=self.axis, keepdims=True)
+        out = m + xp.log(xp.exp(x - m).sum(axis=self.axis, keepdims=True))
+        return out if self.keepdims else out.reshape(_reduced_shape(x.shape, self.axis))
+
+    def backward(self, g):
+        x = self.inputs[0]
+        y = self.output()
+        if not self.keepdims:
+            kept = _kept_shape(x.shape, self.axis)
+            g, y = g.reshape(kept), y.reshape(kept)
+        return (g * (x - y).exp(),)
+
+
+class Softmax(Function):
+    """y = e**x / sum(e**x) along ``axis``, with the max subtracted first (exact, and no
+    overflow);  dx = y * (g - sum(g * y))."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        e = _xp(x).exp(x - x.max(axis=self.axis, keepdims=True))
+        return e / e.sum(axis=self.axis, keepdims=True)
+
+    def backward(self, g):
+        y = self.output()
+        return (y * (g - (g * y).sum(self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Function):
+    """y = x - logsumexp(x) along ``axis``;  dx = g - softmax(x) * sum(g), softmax(x) = e**y."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = _xp(x)
+        shifted = x - x.max(axis=self.axis, keepdims=True)
+        return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+
+    def backward(self, g):
+        y = self.output()
+        return (g - y.exp() * g.sum(self.axis, keepdims=True),)
+
+
+# ----------------------------------------------------------------------- shape and indexing
+
+class Reshape(Function):
+    """y = x with a new shape;  the gradient is reshaped back."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return x.reshape(self.shape)
+
+    def backward(self, g):
+        return (g.reshape(self.inputs[0].shape),)
+
+
+class Transpose(Function):
+    """y = x with its axes permuted;  the gradient is permuted back by the inverse permutation."""
+
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, g):
+        return (g.transpose(tuple(np.argsort(self.axes))),)
+
+
+class BroadcastTo(Function):
+    """y = x repeated along broadcast axes;  the gradient sums over them (``sum_to``)."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return _xp(x).broadcast_to(x, self.shape)
+
+    def backward(self, g):
+        return (g.sum_to(self.inputs[0].shape),)
+
+
+class GetItem(Function):
+    """y = x[index];  the gradient is scattered back into zeros of x's shape, adding where an
+    index repeats (``IndexAdd``)."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        return x[self.index]
+
+    def backward(self, g):
+        return (IndexAdd(self.inputs[0].shape, self.index)(g),)
+
+
+class IndexAdd(Function):
+    """y = zeros(shape) with y[index] += x, once per occurrence of each index;  the adjoint of
+    ``GetItem``, whose backward it is: dx = g[index]."""
+
+    def __init__(self, shape, index):
+        self.shape, self.index = shape, index
+
+    def forward(self, x):
+        out = _xp(x).zeros(self.shape, dtype=x.dtype)
+        if _is_basic_index(self.index):
+            out[self.index] = x  # basic indices cannot repeat an element
+        else:
+            scatter_add(out, self.index, x)
+        return out
+
+    def backward(self, g):
+        return (GetItem(self.index)(g),)
+
+
+def _is_basic_index(index: Any) -> bool:
+    """True for indices made of ints, slices, None and Ellipsis only (no arrays, no masks)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)

@@ -1,0 +1,610 @@
+"""The Tensor: an array (NumPy on ``"cpu"``, CuPy on ``"cuda"``) that remembers how it was made.
+
+A tensor made by an op on tensors that require grad keeps that op in ``grad_fn``; the op keeps
+its inputs. ``loss.backward()`` follows those links back from ``loss`` and fills the ``.grad`` of
+every leaf (a tensor made directly, with ``requires_grad=True``). The ops themselves live in
+``ops.py`` and the backward loop in ``autograd.py``; this file holds the user-facing surface.
+
+dtype rules
+-----------
+* The default dtype is float32. ``dtype=`` accepts a NumPy dtype, a type or a name
+  (``np.float64``, ``"float64"``).
+* From Python numbers or lists: floats become float32, ints int64, bools bool.
+* From a NumPy or CuPy array: its dtype is kept (a float64 array gives a float64 tensor).
+* Tensor with tensor: NumPy's promotion (float32 with float64 gives float64; int with float32
+  gives float32).
+* Tensor with a Python number: the tensor's dtype wins when the number's kind (bool < int <
+  float) fits in it, so ``x * 2.5`` stays float32 and ``labels + 1`` stays int64; otherwise the
+  number's default dtype is used (``int_tensor * 2.5`` is float32).
+* Gradients have their tensor's dtype, whatever the dtypes along the way.
+* Only floating-point tensors can require grad; integer and bool tensors (labels, masks) never do.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+import numpy as np
+
+from . import backend
+from .random import generator
+
+DEFAULT_DTYPE = np.dtype(np.float32)
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_DEFAULT_FOR_KIND = {"b": np.dtype(bool), "i": np.dtype(np.int64), "f": DEFAULT_DTYPE}
+_new = object.__new__
+
+
+def to_dtype(dtype: Any) -> np.dtype:
+    """A NumPy dtype from a dtype, a type such as ``np.float32`` or ``float``, or a name."""
+    try:
+        result = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"unknown dtype {dtype!r}: use a NumPy dtype or a name such as "
+                        "'float32', 'float64', 'int64' or 'bool'") from None
+    if result.kind not in _KIND_RANK:
+        raise TypeError(f"dtype {result} is not supported: tensors hold numbers or bools")
+    return result
+
+
+def _to_array(data: Any, dtype: np.dtype | None, device: str) -> Any:
+    """``data`` as an array on ``device``, following the dtype rules in the module docstring."""
+    if isinstance(data, np.generic):
+        data = np.asarray(data)
+    if isinstance(data, np.ndarray) or backend.device_of(data) == "cuda":
+        array = data
+    else:
+        array = np.asarray(data)
+        if array.dtype.kind not in _KIND_RANK:
+            raise TypeError(f"cannot make a tensor from {type(data).__name__} data of dtype "
+                            f"{array.dtype}: expected numbers, bools, or nested lists of them")
+        if dtype is None:
+            dtype = _DEFAULT_FOR_KIND.get(array.dtype.kind, array.dtype)
+    array = backend.to_device(array, device)
+    if dtype is not None and array.dtype != dtype:
+        array = array.astype(dtype)
+    return array
+
+
+def _normalize_axis(axis: int | Iterable[int] | None, ndim: int) -> tuple[int, ...] | None:
+    """``axis`` as a sorted tuple of non-negative ints, or None for all axes."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    result = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise np.exceptions.AxisError(
+                f"axis {a} is out of range for a tensor of {ndim} dimensions "
+                f"(valid: {-ndim} to {ndim - 1})")
+        result.append(int(a) % max(ndim, 1))
+    return tuple(sorted(set(result)))
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    ``Tensor(data, requires_grad=False, dtype=None, device=None)`` makes a leaf from a number, a
+    (nested) list, or a NumPy/CuPy array. ``device`` defaults to the array's own device, else to
+    ``$TINYGRAD_SM_DEVICE``, else ``"cpu"``. See the module docstring for the dtype rules.
+
+    Attributes: ``data`` (the underlying array), ``grad`` (a Tensor or None), ``requires_grad``,
+    ``grad_fn`` (the op that made it, None for leaves), ``device``, and the properties ``shape``,
+    ``ndim``, ``dtype``, ``size``, ``is_leaf``, ``T``.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "device", "__weakref__")
+    # NumPy should hand ``array * tensor`` to Tensor.__rmul__ rather than loop over the tensor.
+    __array_ufunc__ = None
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
+                 device: str | None = None) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        if device is None and backend.device_of(data) == "cuda":
+            device = "cuda"
+        self.device = backend.check_device(device)
+        self.data = _to_array(data, None if dtype is None else to_dtype(dtype), self.device)
+        self.grad: Tensor | None = None
+        self.grad_fn = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @staticmethod
+    def _wrap(data: Any, device: str) -> Tensor:
+        """A tensor around an existing array, with no checks: the fast path every op takes."""
+        t = _new(Tensor)
+        t.data = data
+        t.device = device
+        t.grad = None
+        t.requires_grad = False
+        t.grad_fn = None
+        return t
+
+    def _constant(self, array: Any) -> Tensor:
+        """An array of this tensor's device as a tensor that carries no gradient."""
+        return Tensor._wrap(array, self.device)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place (floating-point tensors only) and return self."""
+        if requires_grad and self.dtype.kind not in "fc":
+            raise TypeError(
+                f"only floating-point tensors can require grad, but this one is {self.dtype}; "
+                "convert it first with .astype('float32') or make it with dtype='float32'")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    # ------------------------------------------------------------------ attributes
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        """The number of elements (PyTorch's ``numel()``)."""
+        return self.data.size
+
+    def numel(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made directly rather than by an op that recorded a graph."""
+        return self.grad_fn is None
+
+    @property
+    def _xp(self) -> Any:
+        return backend.array_module(self.device)
+
+    @property
+    def T(self) -> Tensor:
+        """The tensor with its axes reversed (the transpose, for a matrix)."""
+        return self.transpose()
+
+    @property
+    def mT(self) -> Tensor:
+        """The tensor with its last two axes swapped (a batch of matrices transposed)."""
+        axes = list(range(self.ndim))
+        axes[-2], axes[-1] = axes[-1], axes[-2]
+        return self.transpose(*axes)
+
+    # ------------------------------------------------------------------ operators
+
+    def _operand(self, other: Any) -> Tensor:
+        """``other`` as a tensor on this tensor's device; Python numbers follow the dtype rules."""
+        if isinstance(other, Tensor):
+            if other.device != self.device:
+                raise RuntimeError(
+                    f"tensors on different devices: {self.device!r} and {other.device!r}; move "
+                    f"one with .to({self.device!r}) or .to({other.device!r}) before combining them")
+            return other
+        if isinstance(other, (bool, int, float)):
+            kind = "b" if isinstance(other, bool) else "i" if isinstance(other, int) else "f"
+            dtype = self.dtype if _KIND_RANK[kind] <= _KIND_RANK[self.dtype.kind] \
+                else _DEFAULT_FOR_KIND[kind]
+            return Tensor._wrap(dtype.type(other), self.device)
+        return Tensor(other, device=self.device)
+
+    def __add__(self, other: Any) -> Tensor:
+        return ops.Add()(self, self._operand(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.Add()(self._operand(other), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.Sub()(self, self._operand(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.Sub()(self._operand(other), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.Mul()(self, self._operand(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.Mul()(self._operand(other), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.Div()(self, self._operand(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.Div()(self._operand(other), self)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        return ops.Pow()(self, self._operand(exponent))
+
+    def __rpow__(self, base: Any) -> Tensor:
+        return ops.Pow()(self._operand(base), self)
+
+    def __neg__(self) -> Tensor:
+        return ops.Neg()(self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        """Matrix product with NumPy's rules: 1-D operands are treated as a row (left) or a
+        column (right) vector, and that axis is dropped from the result."""
+        other = self._operand(other)
+        if self.ndim == 0 or other.ndim == 0:
+            raise ValueError(f"matmul needs at least 1-D operands, got shapes {self.shape} and "
+                             f"{other.shape}; use * to multiply by a scalar")
+        a = self.reshape(1, -1) if self.ndim == 1 else self
+        b = other.reshape(-1, 1) if other.ndim == 1 else other
+        if a.shape[-1] != b.shape[-2]:
+            raise ValueError(f"matmul shapes {self.shape} and {other.shape} do not align: "
+                             f"{a.shape[-1]} (last axis of the left) != {b.shape[-2]} "
+                             "(second-to-last axis of the right)")
+        out = ops.MatMul()(a, b)
+        if self.ndim == 1:
+            out = out.reshape(out.shape[:-2] + out.shape[-1:])
+        if other.ndim == 1:
+            out = out.reshape(out.shape[:-1])
+        return out
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return self._operand(other) @ self
+
+    def __abs__(self) -> Tensor:
+        return self.abs()
+
+    # Comparisons give bool tensors, which carry no gradient.
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if other is None or isinstance(other, str):
+            return NotImplemented
+        return Tensor._wrap(self.data == self._operand(other).data, self.device)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if other is None or isinstance(other, str):
+            return NotImplemented
+        return Tensor._wrap(self.data != self._operand(other).data, self.device)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return Tensor._wrap(self.data < self._operand(other).data, self.device)
+
+    def __le__(self, other: Any) -> Tensor:
+        return Tensor._wrap(self.data <= self._operand(other).data, self.device)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return Tensor._wrap(self.data > self._operand(other).data, self.device)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return Tensor._wrap(self.data >= self._operand(other).data, self.device)
+
+    # Tensors are used as dict keys (the engine's gradient table, optimizer state) by identity.
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------------ elementwise
+
+    def exp(self) -> Tensor:
+        return ops.Exp()(self)
+
+    def log(self) -> Tensor:
+        """The natural logarithm."""
+        return ops.Log()(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.Sqrt()(self)
+
+    def abs(self) -> Tensor:
+        return ops.Abs()(self)
+
+    def relu(self) -> Tensor:
+        return ops.ReLU()(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.Sigmoid()(self)
+
+    def tanh(self) -> Tensor:
+        return ops.Tanh()(self)
+
+    # ------------------------------------------------------------------ reductions
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """The sum over ``axis`` (an int, a tuple, or None for all), as in NumPy."""
+        return ops.Sum(_normalize_axis(axis, self.ndim), keepdims)(self)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """The mean over ``axis``: the sum times 1/n. Integer tensors are averaged as float32."""
+        axes = _normalize_axis(axis, self.ndim)
+        count = self.size if axes is None else math.prod(self.shape[a] for a in axes)
+        x = self if self.dtype.kind in "fc" else self.astype(DEFAULT_DTYPE)
+        return x.sum(axes, keepdims) * (1.0 / count)
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """The largest value over ``axis``. Values only, as in NumPy; ``argmax`` gives indices.
+        The gradient is split evenly between tied maxima."""
+        self._check_not_empty("max")
+        return ops.Max(_normalize_axis(axis, self.ndim), keepdims)(self)
+
+    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """The smallest value over ``axis``, as ``-max(-x)``."""
+        return -(-self).max(axis, keepdims)
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """The index of the largest value along ``axis`` (of the flattened tensor if None)."""
+        self._check_not_empty("argmax")
+        if axis is not None:
+            (axis,) = _normalize_axis(axis, self.ndim)
+        return Tensor._wrap(self.data.argmax(axis=axis, keepdims=keepdims), self.device)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return (-self).argmax(axis, keepdims)
+
+    def _check_not_empty(self, what: str) -> None:
+        if self.size == 0:
+            raise ValueError(f"{what} of an empty tensor (shape {self.shape}) is undefined")
+
+    def logsumexp(self, axis: int | tuple[int, ...] = -1, keepdims: bool = False) -> Tensor:
+        """log(sum(exp(x))) over ``axis``, exact and overflow-free (the max is shifted out)."""
+        return ops.LogSumExp(_normalize_axis(axis, self.ndim), keepdims)(self)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        """exp(x) / sum(exp(x)) along ``axis``, computed without overflow."""
+        (axis,) = _normalize_axis(axis, self.ndim)
+        return ops.Softmax(axis)(self)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """x - logsumexp(x) along ``axis``: the log of the softmax, without taking log of 0."""
+        (axis,) = _normalize_axis(axis, self.ndim)
+        return ops.LogSoftmax(axis)(self)
+
+    # ------------------------------------------------------------------ shape
+
+    def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
+        """The same values in a new shape, given as a tuple or as arguments; one -1 is inferred."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        if shape == self.shape:
+            return self
+        try:
+            return ops.Reshape(shape)(self)
+        except ValueError:
+            raise ValueError(f"cannot reshape a tensor of shape {self.shape} ({self.size} "
+                             f"elements) into shape {shape}") from None
+
+    def transpose(self, *axes: int) -> Tensor:
+        """The axes permuted as NumPy does: reversed with no arguments, else in the given order."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if not axes:
+            axes = tuple(range(self.ndim))[::-1]
+        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
+            raise ValueError(f"transpose axes {axes} are not a permutation of the "
+                             f"{self.ndim} axes of a tensor of shape {self.shape}")
+        return ops.Transpose(tuple(a % self.ndim for a in axes))(self)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge the axes from ``start_dim`` to ``end_dim`` into one (all of them by default)."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = start_dim % self.ndim, end_dim % self.ndim
+        return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:])
+
+    def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
+        """The tensor repeated along new or size-1 axes to ``shape``, as ``numpy.broadcast_to``."""
+        shape = tuple(shape)
+        return self if shape == self.shape else ops.BroadcastTo(shape)(self)
+
+    def sum_to(self, shape: tuple[int, ...]) -> Tensor:
+        """Sum down to ``shape``: the adjoint of ``broadcast_to``, and the one place where
+        broadcasting is undone in backward. Leading axes that broadcasting added are summed
+        away, and axes where ``shape`` has 1 are summed with keepdims."""
+        shape = tuple(shape)
+        lead = self.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(shape) if n == 1 and self.shape[lead + i] != 1)
+        out = ops.Sum(axes, True)(self) if axes else self
+        return out.reshape(shape)
+
+    # ------------------------------------------------------------------ indexing
+
+    def __getitem__(self, index: Any) -> Tensor:
+        """NumPy indexing: ints, slices, None, Ellipsis, boolean masks and integer arrays (or
+        tensors). The gradient adds up over repeated indices."""
+        return ops.GetItem(self._index(index))(self)
+
+    def _index(self, index: Any) -> Any:
+        """Index tensors and lists as arrays on this tensor's device."""
+        def convert(part: Any) -> Any:
+            if isinstance(part, Tensor):
+                part = part.data
+            elif isinstance(part, list):
+                part = np.asarray(part)
+            if self.device != "cpu" and isinstance(part, np.ndarray):
+                part = backend.to_device(part, self.device)
+            return part
+        if isinstance(index, tuple):
+            return tuple(convert(part) for part in index)
+        return convert(index)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    # ------------------------------------------------------------------ conversions
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph: no ``grad_fn``, no gradient."""
+        return Tensor._wrap(self.data, self.device)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """A copy in another dtype. Differentiable between floating-point dtypes."""
+        dtype = to_dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        if dtype.kind not in "fc":  # an integer or bool result cannot carry a gradient
+            return Tensor._wrap(self.data.astype(dtype), self.device)
+        return ops.Cast(dtype)(self)
+
+    def to(self, device: str) -> Tensor:
+        """A copy on ``device`` (``"cpu"`` or ``"cuda"``), or self if it is there already.
+
+        The copy is a new leaf: to train on a device, create the parameters there.
+        """
+        device = backend.check_device(device)
+        if device == self.device:
+            return self
+        out = Tensor._wrap(backend.to_device(self.data, device), device)
+        out.requires_grad = self.requires_grad
+        return out
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array: shared with the tensor on CPU, copied from a GPU."""
+        return np.asarray(backend.to_device(self.data, "cpu"))
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return backend.to_device(self.data, "cpu").tolist()
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if self.device != "cpu":
+            raise TypeError(f"a {self.device!r} tensor cannot become a NumPy array implicitly; "
+                            "call .numpy() or .cpu() to copy it to the host")
+        array = np.asarray(self.data)
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                             "use .any() or .all() on the data, or compare elementwise")
+        return bool(self.item())
+
+    def __repr__(self) -> str:
+        array = np.asarray(backend.to_device(self.data, "cpu"))
+        body = np.array2string(array, separator=", ", prefix="tensor(", threshold=200)
+        extras = []
+        if self.dtype not in (DEFAULT_DTYPE, np.dtype(np.int64), np.dtype(bool)):
+            extras.append(f"dtype={self.dtype}")
+        if self.device != "cpu":
+            extras.append(f"device={self.device!r}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    # ------------------------------------------------------------------ autograd
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
+        """Add d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+        ``gradient`` is d(loss)/d(self); it may be left out when self is a scalar. The graph's
+        saved values are freed afterwards unless ``retain_graph=True``. With
+        ``create_graph=True`` the gradients are themselves differentiable (and the graph is
+        kept, unless ``retain_graph=False``).
+        """
+        seeds = _autograd._root_gradients([self], None if gradient is None else [gradient],
+                                          "backward")
+        retain = create_graph if retain_graph is None else retain_graph
+        _autograd.run_backward([self], seeds, retain, create_graph)
+
+
+# ---------------------------------------------------------------------- factories
+
+def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    for n in shape:
+        if not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"shape {shape} must be non-negative integers")
+    return tuple(int(n) for n in shape)
+
+
+def _factory(array: np.ndarray, dtype: Any, device: str | None, requires_grad: bool) -> Tensor:
+    return Tensor(array, requires_grad=requires_grad,
+                  dtype=DEFAULT_DTYPE if dtype is None else dtype, device=device)
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
+           device: str | None = None) -> Tensor:
+    """A new leaf tensor from ``data`` (same as ``Tensor(...)``)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+def zeros(*shape: int, dtype: Any = None, device: str | None = None,
+          requires_grad: bool = False) -> Tensor:
+    device = backend.check_device(device)
+    dtype = DEFAULT_DTYPE if dtype is None else to_dtype(dtype)
+    out = Tensor._wrap(backend.array_module(device).zeros(_shape_arg(shape), dtype=dtype), device)
+    return out.requires_grad_(requires_grad) if requires_grad else out
+
+
+def ones(*shape: int, dtype: Any = None, device: str | None = None,
+         requires_grad: bool = False) -> Tensor:
+    device = backend.check_device(device)
+    dtype = DEFAULT_DTYPE if dtype is None else to_dtype(dtype)
+    out = Tensor._wrap(backend.array_module(device).ones(_shape_arg(shape), dtype=dtype), device)
+    return out.requires_grad_(requires_grad) if requires_grad else out
+
+
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(t.shape, dtype=t.dtype if dtype is None else dtype, device=t.device,
+                 requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return ones(t.shape, dtype=t.dtype if dtype is None else dtype, device=t.device,
+                requires_grad=requires_grad)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
+           device: str | None = None) -> Tensor:
+    """Evenly spaced values in [start, end); int64 when all arguments are ints, else float32."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if ints else DEFAULT_DTYPE
+    return Tensor(np.arange(start, end, step, dtype=to_dtype(dtype)), device=device)
+
+
+def rand(*shape: int, dtype: Any = None, device: str | None = None,
+         requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1), from the generator that ``manual_seed`` seeds."""
+    return _factory(generator().random(_shape_arg(shape)), dtype, device, requires_grad)
+
+
+def randn(*shape: int, dtype: Any = None, device: str | None = None,
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal samples, from the generator that ``manual_seed`` seeds."""
+    return _factory(generator().standard_normal(_shape_arg(shape)), dtype, device, requires_grad)
+
+
+def normal(mean: float = 0.0, std: float = 1.0, size: tuple[int, ...] | None = None, *,
+           dtype: Any = None, device: str | None = None, requires_grad: bool = False) -> Tensor:
+    """Samples of N(mean, std**2) of shape ``size``, as the book's ``torch.normal(0, 0.01, size=...)``."""
+    if size is None:
+        raise TypeError("normal() needs a shape: normal(mean, std, (rows, cols))")
+    if std < 0:
+        raise ValueError(f"normal() needs std >= 0, got {std}")
+    return _factory(generator().normal(mean, std, _shape_arg((size,))), dtype, device,
+                    requires_grad)
+
+
+# The op classes and the engine use Tensor, so they are imported once it exists.
+from . import autograd as _autograd  # noqa: E402
+from . import ops  # noqa: E402
