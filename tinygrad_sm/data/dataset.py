@@ -137,10 +137,13 @@ class DataLoader:
                 f"drop_last={self.drop_last}, seed={self.seed}, device={self.device!r})")
 
 
-def _to_host(value: Any) -> np.ndarray:
+def to_numpy(value: Any) -> np.ndarray:
     """A NumPy array from a list, a scalar, a NumPy/CuPy array or a Tensor."""
-    value = getattr(value, "data", value)  # a Tensor: its underlying array
-    if not isinstance(value, (np.ndarray, np.generic)) and backend.device_of(value) == "cuda":
+    from tinygrad_sm.tensor import Tensor
+
+    if isinstance(value, Tensor):
+        value = value.data
+    if backend.device_of(value) == "cuda":
         value = backend.to_device(value, "cpu")
     return np.asarray(value)
 
@@ -155,8 +158,8 @@ def synthetic_data(w: Any, b: Any, num_examples: int, device: str | None = None)
     """
     from tinygrad_sm.tensor import Tensor
 
-    w = _to_host(w).astype(np.float64).reshape(-1)
-    b_array = _to_host(b).astype(np.float64)
+    w = to_numpy(w).astype(np.float64).reshape(-1)
+    b_array = to_numpy(b).astype(np.float64)
     if b_array.size != 1:
         raise ValueError(f"synthetic_data: b must be a single number, got shape {b_array.shape}")
     if isinstance(num_examples, bool) or not isinstance(num_examples, (int, np.integer)) or num_examples < 0:
