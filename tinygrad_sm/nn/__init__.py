@@ -1,0 +1,19 @@
+"""Building blocks for models: ``Module`` and ``Parameter``, layers, losses, and initialisers.
+
+    >>> import tinygrad_sm as tg
+    >>> from tinygrad_sm import nn
+    >>> tg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    >>> [name for name, _ in model.named_parameters()]
+    ['1.weight', '1.bias']
+
+``nn.functional`` (often imported as ``F``) holds the same operations as plain functions, and
+``nn.init`` the in-place initialisers.
+"""
+from . import functional, init
+from .layers import Flatten, Linear, ReLU, Sequential
+from .loss import CrossEntropyLoss, HuberLoss, MSELoss
+from .module import Module, Parameter
+
+__all__ = ["Module", "Parameter", "Linear", "Sequential", "Flatten", "ReLU", "CrossEntropyLoss",
+           "MSELoss", "HuberLoss", "functional", "init"]

@@ -1,0 +1,213 @@
+"""Functions of tensors: the linear map, softmax, and the losses.
+
+``mse_loss`` and ``huber_loss`` are compositions of Tensor ops, so their gradients come from the
+ops' backward rules with nothing written by hand. ``linear`` and ``cross_entropy`` run on every
+training batch, so each is one fused op (a ``Function`` with its forward and backward side by
+side, as in ``ops.py``) rather than a chain of small ones. Every loss checks its arguments first,
+because a loss that silently broadcasts or wraps an index trains a wrong model without any error.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function, is_grad_enabled
+from ..backend import array_module_of as _xp
+from ..tensor import Tensor
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis``, computed without overflow (``Tensor.softmax``)."""
+    return x.softmax(axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """x - logsumexp(x) along ``axis``, exact even where softmax underflows to 0."""
+    return x.log_softmax(axis)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight.T + bias over the last axis of ``x``, with ``weight`` of shape
+    (out_features, in_features) as in PyTorch; ``x`` may have any leading axes."""
+    if not isinstance(x, Tensor):
+        x = Tensor(x, device=weight.device)
+    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
+                         f"{weight.shape}: the input's last axis must have weight.shape[1] = "
+                         f"{weight.shape[1] if weight.ndim == 2 else '?'} features")
+    params = [weight] if bias is None else [weight, bias]
+    for t in params:
+        if t.device != x.device:
+            raise RuntimeError(f"linear: the input is on {x.device!r} but a parameter is on "
+                               f"{t.device!r}; move the model with model.to({x.device!r})")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias has shape {bias.shape}, expected ({weight.shape[0]},)")
+    if x.ndim == 2:
+        return LinearFunction()(x, *params)
+    out = LinearFunction()(x.reshape(-1, x.shape[-1]), *params)
+    return out.reshape(x.shape[:-1] + (weight.shape[0],))
+
+
+class LinearFunction(Function):
+    """Y = X W^T + b for X (N, in), W (out, in), b (out,);
+    dX = G W,  dW = G^T X,  db = sum of G over the batch.
+
+    One op instead of a transpose, a matmul and a broadcast add (and their three backward
+    steps): a linear layer runs on every batch.
+    """
+
+    def forward(self, x, w, b=None):
+        out = x @ w.T
+        if b is not None:
+            out += b
+        return out
+
+    def backward(self, g):
+        x, w = self.inputs[0], self.inputs[1]
+        need = self.needs_input_grad
+        # dW as (X^T G)^T: the same numbers as G^T X, but BLAS runs this layout faster.
+        grads = [g @ w if need[0] else None, (x.T @ g).T if need[1] else None]
+        if len(self.inputs) == 3:
+            grads.append(g.sum(axis=0) if need[2] else None)
+        return tuple(grads)
+
+
+def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """The cross-entropy loss of unnormalised ``logits`` (N, C) against class indices (N,):
+
+        loss_i = -log_softmax(logits)[i, target_i] = logsumexp(logits_i) - logits_i[target_i]
+
+    then the ``reduction``: ``"mean"`` (the default), ``"sum"``, or ``"none"`` (the N losses).
+    It is exact for any logits (no log of 0, no overflow), and one fused op (``CrossEntropy``),
+    since it runs on every training step. ``target`` is a Tensor or array of integer labels in
+    [0, C).
+    """
+    _check_reduction(reduction, "cross_entropy")
+    if not isinstance(logits, Tensor):
+        raise TypeError(f"cross_entropy: logits must be a Tensor, got {type(logits).__name__}")
+    if logits.ndim != 2 or logits.size == 0:
+        raise ValueError(f"cross_entropy expects logits of shape (N, C) with N, C >= 1, got shape "
+                         f"{logits.shape}; flatten any extra axes first")
+    return CrossEntropy(_class_labels(target, logits), reduction)(logits)
+
+
+class CrossEntropy(Function):
+    """loss_i = -log_softmax(z)[i, t_i], then a reduction;  dz_i = (softmax(z_i) - onehot(t_i)) g_i.
+
+    Forward goes through log-softmax with the row maximum shifted out. In backward, g_i is the
+    gradient reaching loss_i: g / N for the mean, g for the sum, g[i] for ``"none"``. Fusing the
+    steps keeps the backward to one subtraction and one product, instead of undoing a
+    log-softmax, an indexing, and a mean one op at a time.
+    """
+
+    def __init__(self, labels: Any, reduction: str) -> None:
+        self.labels, self.reduction = labels, reduction
+
+    def forward(self, z):
+        xp = _xp(z)
+        self.rows = xp.arange(z.shape[0])
+        shifted = z - z.max(axis=1, keepdims=True)
+        self.log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+        losses = -self.log_probs[self.rows, self.labels]
+        if self.reduction == "none":
+            return losses
+        total = losses.sum()
+        return total / z.shape[0] if self.reduction == "mean" else total
+
+    def backward(self, g):
+        z = self.inputs[0]
+        if self.reduction == "none":
+            g = g.reshape(-1, 1)
+        elif self.reduction == "mean":
+            g = g * (1.0 / z.shape[0])
+        xp = _xp(z.data)
+        onehot = xp.zeros_like(z.data)
+        onehot[self.rows, self.labels] = 1
+        if is_grad_enabled():  # create_graph=True: the gradient must be differentiable in z
+            probs = z.softmax(1)
+        else:  # the usual case: reuse the forward's log-probabilities
+            probs = z._constant(xp.exp(self.log_probs))
+        return ((probs - z._constant(onehot)) * g,)
+
+
+def _class_labels(target: Any, logits: Tensor) -> Any:
+    """``target`` as an integer array on the logits' device, after checking it against them."""
+    n, classes = logits.shape
+    labels = target.data if isinstance(target, Tensor) else target
+    if isinstance(labels, (list, tuple)):
+        labels = np.asarray(labels)
+    if not hasattr(labels, "dtype"):
+        raise TypeError(f"cross_entropy: target must be a Tensor or an array of class indices, "
+                        f"got {type(target).__name__}")
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: target must hold integer class indices, got dtype "
+                        f"{labels.dtype}; convert it with .astype('int64')")
+    if labels.shape != (n,):
+        raise ValueError(f"cross_entropy: target has shape {tuple(labels.shape)} but logits have "
+                         f"shape {logits.shape}; expected one class index per row, shape ({n},)")
+    # One min and one max per batch: a negative label would otherwise wrap around silently.
+    if labels.min() < 0 or labels.max() >= classes:
+        host = backend.to_device(labels, "cpu")
+        i = int(np.flatnonzero((host < 0) | (host >= classes))[0])
+        raise ValueError(f"cross_entropy: target[{i}] = {int(host[i])} is not a class index in "
+                         f"[0, {classes}) (the logits have {classes} classes)")
+    return backend.to_device(labels, logits.device)
+
+
+def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """The squared error (input - target)**2, averaged by default (PyTorch's: no factor 1/2)."""
+    _check_reduction(reduction, "mse_loss")
+    diff = input - _same_shape_target(input, target, "mse_loss")
+    return _reduce(diff * diff, reduction)
+
+
+def huber_loss(input: Tensor, target: Any, delta: float = 1.0, reduction: str = "mean") -> Tensor:
+    """Squared error near 0 and absolute error beyond ``delta``, so outliers pull less:
+
+        loss = 0.5 d**2                  where |d| < delta
+               delta (|d| - 0.5 delta)   elsewhere,        with d = input - target.
+
+    The two pieces meet with the same value and slope at |d| = delta.
+    """
+    _check_reduction(reduction, "huber_loss")
+    if not delta > 0:
+        raise ValueError(f"huber_loss needs delta > 0, got {delta}")
+    diff = input - _same_shape_target(input, target, "huber_loss")
+    abs_diff = diff.abs()
+    quadratic_piece = diff * diff * 0.5
+    linear_piece = (abs_diff - 0.5 * delta) * delta
+    # The masks are bool tensors without gradient; bool * float32 stays float32.
+    loss = (abs_diff < delta) * quadratic_piece + (abs_diff >= delta) * linear_piece
+    return _reduce(loss, reduction)
+
+
+def _same_shape_target(input: Tensor, target: Any, fn: str) -> Tensor:
+    """``target`` as a Tensor on the input's device, with exactly the input's shape."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}: input must be a Tensor, got {type(input).__name__}")
+    if not isinstance(target, Tensor):
+        target = Tensor(target, device=input.device)
+    if target.shape != input.shape:
+        raise ValueError(
+            f"{fn}: input has shape {input.shape} but target has shape {target.shape}; they must "
+            f"be equal, since broadcasting them (e.g. (N, 1) against (N,) gives (N, N)) would "
+            f"compute a wrong loss silently; reshape the target with .reshape{input.shape}")
+    return target
+
+
+def _check_reduction(reduction: str, fn: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{fn}: reduction={reduction!r} is not valid; use one of "
+                         f"{', '.join(repr(r) for r in REDUCTIONS)}")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
