@@ -47,12 +47,17 @@ class _SetGradMode(contextlib.ContextDecorator):
 
     mode: bool
 
+    def __init__(self) -> None:
+        # A stack, not one slot: a decorator is a single instance that is entered again when
+        # the decorated function calls itself, and each exit must restore its own entry's value.
+        self._previous: list[bool] = []
+
     def __enter__(self) -> None:
-        self._previous = _GradMode.enabled
+        self._previous.append(_GradMode.enabled)
         _GradMode.enabled = self.mode
 
     def __exit__(self, *exc: Any) -> None:
-        _GradMode.enabled = self._previous
+        _GradMode.enabled = self._previous.pop()
 
 
 class no_grad(_SetGradMode):
@@ -98,14 +103,15 @@ class Function:
 
     def __call__(self, *inputs: Tensor) -> Tensor:
         out = Tensor._wrap(self.forward(*[t.data for t in inputs]), inputs[0].device)
-        needs = tuple([t.requires_grad for t in inputs])
-        if _GradMode.enabled and True in needs:
-            self.inputs = inputs
-            self.needs_input_grad = needs
-            # A weak reference: the output owns this function, so a strong one would be a cycle.
-            self.output = weakref.ref(out)
-            out.requires_grad = True
-            out.grad_fn = self
+        if _GradMode.enabled:
+            needs = tuple([t.requires_grad for t in inputs])
+            if True in needs:
+                self.inputs = inputs
+                self.needs_input_grad = needs
+                # A weak reference: the output owns this function, so a strong one is a cycle.
+                self.output = weakref.ref(out)
+                out.requires_grad = True
+                out.grad_fn = self
         return out
 
     def release(self) -> None:
@@ -183,22 +189,32 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
             fn = tensor.grad_fn
             if fn is None:
                 if wanted is None:  # a leaf: accumulate, as PyTorch does
-                    tensor.grad = g if tensor.grad is None else tensor.grad + g
+                    if tensor.grad is not None:
+                        tensor.grad = tensor.grad + g
+                    elif create_graph:
+                        tensor.grad = g
+                    else:
+                        # A leaf's .grad owns its array: g may be a read-only broadcast view
+                        # (from sum's backward) or the very tensor another leaf gets too (add
+                        # hands g to both inputs), and optimizers may update .grad in place.
+                        tensor.grad = Tensor._wrap(tensor._xp.array(g.data), tensor.device)
                 continue
             for inp, need, ig in zip(fn.inputs, fn.needs_input_grad, fn.backward(g)):
                 if not need or ig is None:
                     continue
-                if ig.shape != inp.shape:
-                    ig = ig.sum_to(inp.shape)
-                if ig.dtype != inp.dtype:  # a float32 parameter gets a float32 gradient
-                    ig = ig.astype(inp.dtype)
+                if ig.data.shape != inp.data.shape:
+                    ig = ig.sum_to(inp.data.shape)
+                if ig.data.dtype != inp.data.dtype:  # a float32 parameter gets a float32 gradient
+                    ig = ig.astype(inp.data.dtype)
                 key = id(inp)
-                grads[key] = ig if key not in grads else grads[key] + ig
+                previous = grads.get(key)
+                grads[key] = ig if previous is None else previous + ig
             if not retain_graph:
                 fn.release()
     finally:
         _GradMode.enabled = previous_mode
-    return None if wanted is None else list(wanted.values())
+    # One entry per input, in order, even when an input is listed twice.
+    return None if wanted is None else [wanted[id(t)] for t in inputs]
 
 
 def _root_gradients(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None,
@@ -230,6 +246,8 @@ def _root_gradients(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | Non
         if g.device != out.device:
             raise RuntimeError(f"{caller}: gradient is on {g.device!r} but the output is on "
                                f"{out.device!r}; move it with .to({out.device!r})")
+        if g.dtype != out.dtype:  # a seed has its output's dtype, as every gradient does
+            g = g.astype(out.dtype)
         seeds.append(g)
     return seeds
 

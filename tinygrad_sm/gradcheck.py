@@ -29,8 +29,10 @@ def _float64_copies(inputs: Sequence[Tensor]) -> list[Tensor]:
         if t.dtype.kind != "f":
             copies.append(t)
             continue
-        copies.append(Tensor(t.data.astype(np.float64), requires_grad=t.requires_grad,
-                             device=t.device))
+        # C order: the numeric pass perturbs elements through a flat view, and reshape(-1) of
+        # a transposed (Fortran-ordered) array would be a copy, leaving the input untouched.
+        copies.append(Tensor(t.data.astype(np.float64, order="C"),
+                             requires_grad=t.requires_grad, device=t.device))
     return copies
 
 

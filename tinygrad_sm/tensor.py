@@ -11,18 +11,20 @@ dtype rules
   (``np.float64``, ``"float64"``).
 * From Python numbers or lists: floats become float32, ints int64, bools bool.
 * From a NumPy or CuPy array: its dtype is kept (a float64 array gives a float64 tensor).
-* Tensor with tensor: NumPy's promotion (float32 with float64 gives float64; int with float32
-  gives float32).
-* Tensor with a Python number: the tensor's dtype wins when the number's kind (bool < int <
-  float) fits in it, so ``x * 2.5`` stays float32 and ``labels + 1`` stays int64; otherwise the
-  number's default dtype is used (``int_tensor * 2.5`` is float32).
+* Tensor with tensor: NumPy's promotion (float32 with float64 gives float64), except that an
+  integer or bool tensor meeting a floating-point one takes the float's dtype (int64 with
+  float32 gives float32, where NumPy would give float64).
+* Tensor with a Python number (or a NumPy scalar): the tensor's dtype wins when the number's
+  kind (bool < int < float) fits in it, so ``x * 2.5`` stays float32 and ``labels + 1`` stays
+  int64; otherwise the number's default dtype is used (``int_tensor * 2.5`` is float32,
+  ``bool_tensor + 1`` is int64).
 * Gradients have their tensor's dtype, whatever the dtypes along the way.
 * Only floating-point tensors can require grad; integer and bool tensors (labels, masks) never do.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -32,6 +34,7 @@ from .random import generator
 DEFAULT_DTYPE = np.dtype(np.float32)
 _KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 _DEFAULT_FOR_KIND = {"b": np.dtype(bool), "i": np.dtype(np.int64), "f": DEFAULT_DTYPE}
+_NUMBER_KIND = {bool: "b", int: "i", float: "f"}
 _new = object.__new__
 
 
@@ -55,11 +58,11 @@ def _to_array(data: Any, dtype: np.dtype | None, device: str) -> Any:
         array = data
     else:
         array = np.asarray(data)
-        if array.dtype.kind not in _KIND_RANK:
-            raise TypeError(f"cannot make a tensor from {type(data).__name__} data of dtype "
-                            f"{array.dtype}: expected numbers, bools, or nested lists of them")
         if dtype is None:
             dtype = _DEFAULT_FOR_KIND.get(array.dtype.kind, array.dtype)
+    if array.dtype.kind not in _KIND_RANK:
+        raise TypeError(f"cannot make a tensor from {type(data).__name__} data of dtype "
+                        f"{array.dtype}: expected numbers, bools, or nested lists of them")
     array = backend.to_device(array, device)
     if dtype is not None and array.dtype != dtype:
         array = array.astype(dtype)
@@ -79,6 +82,22 @@ def _normalize_axis(axis: int | Iterable[int] | None, ndim: int) -> tuple[int, .
                 f"(valid: {-ndim} to {ndim - 1})")
         result.append(int(a) % max(ndim, 1))
     return tuple(sorted(set(result)))
+
+
+def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """Two tensors of different dtypes, ready for a binary op.
+
+    An integer or bool tensor meeting a floating-point one is cast to the float's dtype (it never
+    requires grad, so the cast records nothing): ``labels * x`` and ``int_tensor * 2.5`` are
+    float32, where NumPy would promote int64 with float32 to float64. Any other pair is left to
+    NumPy's promotion inside the op (float32 with float64 gives float64).
+    """
+    a_float, b_float = a.dtype.kind in "fc", b.dtype.kind in "fc"
+    if a_float and not b_float:
+        return a, Tensor._wrap(b.data.astype(a.dtype), b.device)
+    if b_float and not a_float:
+        return Tensor._wrap(a.data.astype(b.dtype), a.device), b
+    return a, b
 
 
 class Tensor:
@@ -180,50 +199,64 @@ class Tensor:
 
     # ------------------------------------------------------------------ operators
 
-    def _operand(self, other: Any) -> Tensor:
-        """``other`` as a tensor on this tensor's device; Python numbers follow the dtype rules."""
+    def _operands(self, other: Any) -> tuple[Tensor, Tensor]:
+        """``self`` and ``other`` as two tensors on one device, with dtypes that follow the rules
+        in the module docstring. Every binary op and comparison goes through here."""
         if isinstance(other, Tensor):
             if other.device != self.device:
                 raise RuntimeError(
                     f"tensors on different devices: {self.device!r} and {other.device!r}; move "
                     f"one with .to({self.device!r}) or .to({other.device!r}) before combining them")
-            return other
-        if isinstance(other, (bool, int, float)):
-            kind = "b" if isinstance(other, bool) else "i" if isinstance(other, int) else "f"
-            dtype = self.dtype if _KIND_RANK[kind] <= _KIND_RANK[self.dtype.kind] \
-                else _DEFAULT_FOR_KIND[kind]
-            return Tensor._wrap(dtype.type(other), self.device)
-        return Tensor(other, device=self.device)
+        else:
+            kind = _NUMBER_KIND.get(type(other))
+            if kind is None and isinstance(other, (np.bool_, np.integer, np.floating)):
+                kind = other.dtype.kind  # NumPy scalars count as numbers too
+            if kind is None:
+                other = Tensor(other, device=self.device)
+            elif _KIND_RANK[kind] <= _KIND_RANK[self.data.dtype.kind]:
+                # A number takes the tensor's dtype when its kind fits (x * 2.5 stays float32).
+                return self, Tensor._wrap(self.data.dtype.type(other), self.device)
+            else:
+                dtype = _DEFAULT_FOR_KIND[kind] if kind in _DEFAULT_FOR_KIND else other.dtype
+                other = Tensor._wrap(dtype.type(other), self.device)
+        if other.data.dtype is self.data.dtype:  # the common case: nothing to promote
+            return self, other
+        return _promote(self, other)
 
     def __add__(self, other: Any) -> Tensor:
-        return ops.Add()(self, self._operand(other))
+        return ops.Add()(*self._operands(other))
 
     def __radd__(self, other: Any) -> Tensor:
-        return ops.Add()(self._operand(other), self)
+        a, b = self._operands(other)
+        return ops.Add()(b, a)
 
     def __sub__(self, other: Any) -> Tensor:
-        return ops.Sub()(self, self._operand(other))
+        return ops.Sub()(*self._operands(other))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return ops.Sub()(self._operand(other), self)
+        a, b = self._operands(other)
+        return ops.Sub()(b, a)
 
     def __mul__(self, other: Any) -> Tensor:
-        return ops.Mul()(self, self._operand(other))
+        return ops.Mul()(*self._operands(other))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return ops.Mul()(self._operand(other), self)
+        a, b = self._operands(other)
+        return ops.Mul()(b, a)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return ops.Div()(self, self._operand(other))
+        return ops.Div()(*self._operands(other))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.Div()(self._operand(other), self)
+        a, b = self._operands(other)
+        return ops.Div()(b, a)
 
     def __pow__(self, exponent: Any) -> Tensor:
-        return ops.Pow()(self, self._operand(exponent))
+        return ops.Pow()(*self._operands(exponent))
 
     def __rpow__(self, base: Any) -> Tensor:
-        return ops.Pow()(self._operand(base), self)
+        a, b = self._operands(base)
+        return ops.Pow()(b, a)
 
     def __neg__(self) -> Tensor:
         return ops.Neg()(self)
@@ -231,25 +264,26 @@ class Tensor:
     def __matmul__(self, other: Any) -> Tensor:
         """Matrix product with NumPy's rules: 1-D operands are treated as a row (left) or a
         column (right) vector, and that axis is dropped from the result."""
-        other = self._operand(other)
-        if self.ndim == 0 or other.ndim == 0:
-            raise ValueError(f"matmul needs at least 1-D operands, got shapes {self.shape} and "
-                             f"{other.shape}; use * to multiply by a scalar")
-        a = self.reshape(1, -1) if self.ndim == 1 else self
-        b = other.reshape(-1, 1) if other.ndim == 1 else other
+        left, right = self._operands(other)
+        if left.ndim == 0 or right.ndim == 0:
+            raise ValueError(f"matmul needs at least 1-D operands, got shapes {left.shape} and "
+                             f"{right.shape}; use * to multiply by a scalar")
+        a = left.reshape(1, -1) if left.ndim == 1 else left
+        b = right.reshape(-1, 1) if right.ndim == 1 else right
         if a.shape[-1] != b.shape[-2]:
-            raise ValueError(f"matmul shapes {self.shape} and {other.shape} do not align: "
+            raise ValueError(f"matmul shapes {left.shape} and {right.shape} do not align: "
                              f"{a.shape[-1]} (last axis of the left) != {b.shape[-2]} "
                              "(second-to-last axis of the right)")
         out = ops.MatMul()(a, b)
-        if self.ndim == 1:
+        if left.ndim == 1:
             out = out.reshape(out.shape[:-2] + out.shape[-1:])
-        if other.ndim == 1:
+        if right.ndim == 1:
             out = out.reshape(out.shape[:-1])
         return out
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return self._operand(other) @ self
+        a, b = self._operands(other)
+        return b @ a
 
     def __abs__(self) -> Tensor:
         return self.abs()
@@ -258,24 +292,30 @@ class Tensor:
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         if other is None or isinstance(other, str):
             return NotImplemented
-        return Tensor._wrap(self.data == self._operand(other).data, self.device)
+        a, b = self._operands(other)
+        return Tensor._wrap(a.data == b.data, self.device)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         if other is None or isinstance(other, str):
             return NotImplemented
-        return Tensor._wrap(self.data != self._operand(other).data, self.device)
+        a, b = self._operands(other)
+        return Tensor._wrap(a.data != b.data, self.device)
 
     def __lt__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.data < self._operand(other).data, self.device)
+        a, b = self._operands(other)
+        return Tensor._wrap(a.data < b.data, self.device)
 
     def __le__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.data <= self._operand(other).data, self.device)
+        a, b = self._operands(other)
+        return Tensor._wrap(a.data <= b.data, self.device)
 
     def __gt__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.data > self._operand(other).data, self.device)
+        a, b = self._operands(other)
+        return Tensor._wrap(a.data > b.data, self.device)
 
     def __ge__(self, other: Any) -> Tensor:
-        return Tensor._wrap(self.data >= self._operand(other).data, self.device)
+        a, b = self._operands(other)
+        return Tensor._wrap(a.data >= b.data, self.device)
 
     # Tensors are used as dict keys (the engine's gradient table, optimizer state) by identity.
     __hash__ = object.__hash__
@@ -324,7 +364,13 @@ class Tensor:
         return ops.Max(_normalize_axis(axis, self.ndim), keepdims)(self)
 
     def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """The smallest value over ``axis``, as ``-max(-x)``."""
+        """The smallest value over ``axis``, as ``-max(-x)`` so that one op covers both."""
+        if self.dtype.kind not in "fc":
+            # Negation wraps around for unsigned ints and fails for bools; these carry no
+            # gradient anyway, so take the minimum directly.
+            self._check_not_empty("min")
+            return Tensor._wrap(self.data.min(axis=_normalize_axis(axis, self.ndim),
+                                              keepdims=keepdims), self.device)
         return -(-self).max(axis, keepdims)
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
@@ -335,7 +381,11 @@ class Tensor:
         return Tensor._wrap(self.data.argmax(axis=axis, keepdims=keepdims), self.device)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return (-self).argmax(axis, keepdims)
+        """The index of the smallest value along ``axis`` (of the flattened tensor if None)."""
+        self._check_not_empty("argmin")
+        if axis is not None:
+            (axis,) = _normalize_axis(axis, self.ndim)
+        return Tensor._wrap(self.data.argmin(axis=axis, keepdims=keepdims), self.device)
 
     def _check_not_empty(self, what: str) -> None:
         if self.size == 0:
@@ -375,7 +425,8 @@ class Tensor:
             axes = tuple(axes[0])
         if not axes:
             axes = tuple(range(self.ndim))[::-1]
-        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
+        # Negative axes count from the end; one out of range fails the permutation test.
+        if sorted(a if a >= 0 else a + self.ndim for a in axes) != list(range(self.ndim)):
             raise ValueError(f"transpose axes {axes} are not a permutation of the "
                              f"{self.ndim} axes of a tensor of shape {self.shape}")
         return ops.Transpose(tuple(a % self.ndim for a in axes))(self)
@@ -384,7 +435,8 @@ class Tensor:
         """Merge the axes from ``start_dim`` to ``end_dim`` into one (all of them by default)."""
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = start_dim % self.ndim, end_dim % self.ndim
+        (start,) = _normalize_axis(start_dim, self.ndim)
+        (end,) = _normalize_axis(end_dim, self.ndim)
         return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:])
 
     def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
@@ -398,10 +450,10 @@ class Tensor:
         away, and axes where ``shape`` has 1 are summed with keepdims."""
         shape = tuple(shape)
         lead = self.ndim - len(shape)
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, n in enumerate(shape) if n == 1 and self.shape[lead + i] != 1)
-        out = ops.Sum(axes, True)(self) if axes else self
-        return out.reshape(shape)
+        ones = tuple(lead + i for i, n in enumerate(shape) if n == 1 and self.shape[lead + i] != 1)
+        if not ones:  # only added leading axes: one sum without keepdims gives the shape
+            return ops.Sum(tuple(range(lead)), False)(self) if lead else self
+        return ops.Sum(tuple(range(lead)) + ones, True)(self).reshape(shape)
 
     # ------------------------------------------------------------------ indexing
 
@@ -428,6 +480,14 @@ class Tensor:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        """The slices along the first axis (``for row in X``), each differentiable."""
+        # Without this, Python would iterate by calling t[0], t[1], ... until an IndexError,
+        # which a 0-d tensor raises at once: it would look empty instead of failing.
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
 
     # ------------------------------------------------------------------ conversions
 
@@ -476,8 +536,8 @@ class Tensor:
         if self.device != "cpu":
             raise TypeError(f"a {self.device!r} tensor cannot become a NumPy array implicitly; "
                             "call .numpy() or .cpu() to copy it to the host")
-        array = np.asarray(self.data)
-        return array if dtype is None else array.astype(dtype, copy=False)
+        # NumPy 2 passes copy=True for np.array(t): the result must not share t's memory.
+        return np.array(self.data, dtype=dtype, copy=copy)
 
     def __float__(self) -> float:
         return float(self.item())
