@@ -1,18 +1,19 @@
 """The autograd engine: grad mode, the ``Function`` every op is built from, and the one backward loop.
 
-How reverse mode works here, in three steps:
+How reverse mode works here, in two steps:
 
 1. **Recording.** Each op is a :class:`Function`. Calling it on tensors runs its ``forward`` on
    their arrays and, when grad mode is on and some input requires grad, keeps the inputs on the
-   function and hangs the function on the output as ``output.grad_fn``. The tensors and their
-   ``grad_fn`` links form a directed acyclic graph from the output back to the leaves.
-2. **Ordering.** :func:`_topological_order` walks that graph once, iteratively (no Python
-   recursion, so a chain of 100,000 ops is fine), and lists every tensor after all the tensors
-   that were computed from it.
-3. **The backward loop.** :func:`run_backward` goes down that list. For each tensor it takes the
-   sum of the gradients its consumers sent it, calls ``grad_fn.backward`` to get the gradients
-   of the inputs, undoes broadcasting, and sends them on. Leaves keep what reaches them in
-   ``.grad``.
+   function, numbers it (``seq``, one more than the function recorded before it), and hangs it
+   on the output as ``output.grad_fn``. The tensors and their ``grad_fn`` links form a directed
+   acyclic graph from the output back to the leaves.
+2. **The backward loop.** :func:`run_backward` starts from the output and keeps the tensors whose
+   gradient has started to arrive in a heap, ordered by their ``grad_fn.seq``, latest first. A
+   tensor's consumers were all made after it, so they all have larger numbers: by the time it
+   comes out of the heap, every contribution to its gradient has been added up. It calls
+   ``grad_fn.backward`` with that sum, undoes broadcasting, and sends the results on to its
+   inputs. Leaves keep what reaches them in ``.grad``. The loop is iterative (a chain of 100,000
+   ops needs no recursion) and handles each tensor once, however many paths lead to it.
 
 Backward rules are written with Tensor ops. With ``create_graph=False`` they run under
 ``no_grad`` and record nothing; with ``create_graph=True`` they are recorded like any other
@@ -22,6 +23,8 @@ Hessian-vector products).
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import weakref
 from typing import Any, Sequence
 
@@ -72,6 +75,10 @@ class enable_grad(_SetGradMode):
     mode = True
 
 
+# Numbers the recorded functions in the order they were made (see run_backward).
+_sequence = itertools.count()
+
+
 # ---------------------------------------------------------------------------------------------
 # Function: one differentiable op.
 # ---------------------------------------------------------------------------------------------
@@ -94,6 +101,7 @@ class Function:
     # Class-level defaults: an unrecorded or released function has no inputs.
     inputs: tuple[Tensor, ...] | None = None
     needs_input_grad: tuple[bool, ...] = ()
+    seq = -1  # the recording order; set when the function is recorded
 
     def forward(self, *arrays: Any) -> Any:
         raise NotImplementedError
@@ -108,6 +116,7 @@ class Function:
             if True in needs:
                 self.inputs = inputs
                 self.needs_input_grad = needs
+                self.seq = next(_sequence)
                 # A weak reference: the output owns this function, so a strong one is a cycle.
                 self.output = weakref.ref(out)
                 out.requires_grad = True
@@ -130,37 +139,11 @@ class Function:
 # The backward pass.
 # ---------------------------------------------------------------------------------------------
 
-def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
-    """Every tensor reachable from ``roots`` that requires grad, each listed before its inputs.
-
-    An iterative depth-first search: a tensor is appended when all its inputs are done, and the
-    list is reversed at the end. Each tensor is visited once, whatever the number of paths to it.
-    """
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False) for root in reversed(roots)]
-    while stack:
-        tensor, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(tensor)
-            continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        fn = tensor.grad_fn
-        if fn is None:
-            continue
-        if fn.inputs is None:
-            raise RuntimeError(
-                f"backward through the graph a second time: the values that {fn.name} saved for "
-                "backward were released after the first backward; pass retain_graph=True to the "
-                "first backward() if you need to call it twice, or recompute the forward pass")
-        for inp in fn.inputs:
-            if inp.requires_grad and id(inp) not in visited:
-                stack.append((inp, False))
-    order.reverse()
-    return order
+def _released_error(fn: Function) -> RuntimeError:
+    return RuntimeError(
+        f"backward through the graph a second time: the values that {fn.name} saved for "
+        "backward were released after the first backward; pass retain_graph=True to the first "
+        "backward() if you need to call it twice, or recompute the forward pass")
 
 
 def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
@@ -171,34 +154,35 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
     With ``inputs=None`` the gradients that reach leaves are added into their ``.grad``.
     Otherwise nothing's ``.grad`` is touched and the gradients of ``inputs`` are returned.
     """
-    order = _topological_order(roots)
-    grads: dict[int, Tensor] = {}
-    for root, g in zip(roots, root_grads):
-        grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g
-    wanted = None if inputs is None else {id(t): None for t in inputs}
+    grads: dict[int, Tensor] = {}  # id(tensor) -> the sum of the gradients that reached it
+    ready: list[tuple[int, Tensor]] = []  # a heap of (-seq, tensor): the latest-made comes first
+    leaves: list[Tensor] = []  # in the order reached; their gradients are final at the end
 
+    def receive(tensor: Tensor, g: Tensor) -> None:
+        """The first gradient to reach ``tensor``: note it, and queue the tensor."""
+        grads[id(tensor)] = g
+        if tensor.grad_fn is None:
+            leaves.append(tensor)
+        else:
+            heapq.heappush(ready, (-tensor.grad_fn.seq, tensor))
+
+    wanted = None if inputs is None else {id(t): None for t in inputs}
     previous_mode = _GradMode.enabled
     _GradMode.enabled = create_graph
     try:
-        for tensor in order:
-            g = grads.pop(id(tensor), None)
-            if g is None:
-                continue
+        for root, g in zip(roots, root_grads):
+            if id(root) in grads:  # the same output given twice
+                grads[id(root)] = grads[id(root)] + g
+            else:
+                receive(root, g)
+        while ready:
+            tensor = heapq.heappop(ready)[1]
+            g = grads.pop(id(tensor))
             if wanted is not None and id(tensor) in wanted:
                 wanted[id(tensor)] = g
             fn = tensor.grad_fn
-            if fn is None:
-                if wanted is None:  # a leaf: accumulate, as PyTorch does
-                    if tensor.grad is not None:
-                        tensor.grad = tensor.grad + g
-                    elif create_graph:
-                        tensor.grad = g
-                    else:
-                        # A leaf's .grad owns its array: g may be a read-only broadcast view
-                        # (from sum's backward) or the very tensor another leaf gets too (add
-                        # hands g to both inputs), and optimizers may update .grad in place.
-                        tensor.grad = Tensor._wrap(tensor._xp.array(g.data), tensor.device)
-                continue
+            if fn.inputs is None:
+                raise _released_error(fn)
             for inp, need, ig in zip(fn.inputs, fn.needs_input_grad, fn.backward(g)):
                 if not need or ig is None:
                     continue
@@ -206,11 +190,29 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
                     ig = ig.sum_to(inp.data.shape)
                 if ig.data.dtype != inp.data.dtype:  # a float32 parameter gets a float32 gradient
                     ig = ig.astype(inp.data.dtype)
-                key = id(inp)
-                previous = grads.get(key)
-                grads[key] = ig if previous is None else previous + ig
+                previous = grads.get(id(inp))
+                if previous is None:
+                    receive(inp, ig)
+                else:  # another consumer got here first: add up (the common case is inline)
+                    grads[id(inp)] = previous + ig
             if not retain_graph:
                 fn.release()
+        # Only now, with the whole walk done, do leaves take their gradients: an error part
+        # way (a released graph) leaves every .grad as it was.
+        for leaf in leaves:
+            g = grads[id(leaf)]
+            if wanted is not None:
+                if id(leaf) in wanted:
+                    wanted[id(leaf)] = g
+            elif leaf.grad is not None:  # accumulate, as PyTorch does
+                leaf.grad = leaf.grad + g
+            elif create_graph:
+                leaf.grad = g
+            else:
+                # A leaf's .grad owns its array: g may be a read-only broadcast view (from
+                # sum's backward) or the very tensor another leaf gets too (add hands g to
+                # both inputs), and optimizers may update .grad in place.
+                leaf.grad = Tensor._wrap(leaf._xp.array(g.data), leaf.device)
     finally:
         _GradMode.enabled = previous_mode
     # One entry per input, in order, even when an input is listed twice.
@@ -220,6 +222,10 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
 def _root_gradients(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None,
                     caller: str) -> list[Tensor]:
     """The seed gradients: ones for scalar outputs, else the ones the caller gave."""
+    if grad_outputs is None and len(outputs) == 1:  # the usual loss.backward(): checked first
+        out = outputs[0]
+        if out.requires_grad and out.data.size == 1:
+            return [Tensor._wrap(out._xp.ones(out.data.shape, out.data.dtype), out.device)]
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     if len(grad_outputs) != len(outputs):

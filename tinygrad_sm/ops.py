@@ -234,6 +234,23 @@ class Sum(Function):
         return (g.broadcast_to(x.shape),)
 
 
+class Mean(Function):
+    """y = sum of x over ``axis``, times ``scale`` = 1/n;  each x gets scale times the gradient of
+    the mean it went into."""
+
+    def __init__(self, axis, keepdims, scale):
+        self.axis, self.keepdims, self.scale = axis, keepdims, scale
+
+    def forward(self, x):
+        return x.sum(axis=self.axis, keepdims=self.keepdims) * self.scale
+
+    def backward(self, g):
+        x = self.inputs[0]
+        if not self.keepdims and self.axis is not None:
+            g = g.reshape(_kept_shape(x.shape, self.axis))
+        return ((g * self.scale).broadcast_to(x.shape),)
+
+
 class Max(Function):
     """y = max of x over ``axis``;  the gradient goes to the maximal entries, split evenly
     between ties (``Min`` is the same op on -x)."""

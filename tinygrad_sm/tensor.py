@@ -188,14 +188,14 @@ class Tensor:
     @property
     def T(self) -> Tensor:
         """The tensor with its axes reversed (the transpose, for a matrix)."""
-        return self.transpose()
+        return ops.Transpose(tuple(range(self.ndim - 1, -1, -1)))(self)
 
     @property
     def mT(self) -> Tensor:
         """The tensor with its last two axes swapped (a batch of matrices transposed)."""
-        axes = list(range(self.ndim))
-        axes[-2], axes[-1] = axes[-1], axes[-2]
-        return self.transpose(*axes)
+        if self.ndim < 2:
+            raise ValueError(f"mT needs at least 2 dimensions, got shape {self.shape}")
+        return ops.Transpose(tuple(range(self.ndim - 2)) + (self.ndim - 1, self.ndim - 2))(self)
 
     # ------------------------------------------------------------------ operators
 
@@ -265,6 +265,9 @@ class Tensor:
         """Matrix product with NumPy's rules: 1-D operands are treated as a row (left) or a
         column (right) vector, and that axis is dropped from the result."""
         left, right = self._operands(other)
+        a_shape, b_shape = left.data.shape, right.data.shape
+        if len(a_shape) >= 2 and len(b_shape) >= 2 and a_shape[-1] == b_shape[-2]:
+            return ops.MatMul()(left, right)  # the common case, with nothing to check or reshape
         if left.ndim == 0 or right.ndim == 0:
             raise ValueError(f"matmul needs at least 1-D operands, got shapes {left.shape} and "
                              f"{right.shape}; use * to multiply by a scalar")
@@ -351,11 +354,12 @@ class Tensor:
         return ops.Sum(_normalize_axis(axis, self.ndim), keepdims)(self)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """The mean over ``axis``: the sum times 1/n. Integer tensors are averaged as float32."""
+        """The mean over ``axis``. Integer tensors are averaged as float32; the mean of no
+        elements is NaN, as in NumPy."""
         axes = _normalize_axis(axis, self.ndim)
         count = self.size if axes is None else math.prod(self.shape[a] for a in axes)
         x = self if self.dtype.kind in "fc" else self.astype(DEFAULT_DTYPE)
-        return x.sum(axes, keepdims) * (1.0 / count)
+        return ops.Mean(axes, keepdims, 1.0 / count if count else math.nan)(x)
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """The largest value over ``axis``. Values only, as in NumPy; ``argmax`` gives indices.

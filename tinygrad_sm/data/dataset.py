@@ -130,7 +130,13 @@ class DataLoader:
         stop = n - n % self.batch_size if self.drop_last else n
         for start in range(0, stop, self.batch_size):
             batch = self._source[order[start:start + self.batch_size]]
-            yield tuple(Tensor(array, device=self.device) for array in batch)
+            if self._gather_on_device or self.device == "cpu" and all(
+                    isinstance(array, np.ndarray) for array in batch):
+                # Fresh gathers already on the device: wrapped as they are, without the checks
+                # of Tensor(...), which would keep them as they are too.
+                yield tuple(Tensor._wrap(array, self.device) for array in batch)
+            else:
+                yield tuple(Tensor(array, device=self.device) for array in batch)
 
     def __repr__(self) -> str:
         return (f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
