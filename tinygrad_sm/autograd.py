@@ -212,7 +212,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
                 # A leaf's .grad owns its array: g may be a read-only broadcast view (from
                 # sum's backward) or the very tensor another leaf gets too (add hands g to
                 # both inputs), and optimizers may update .grad in place.
-                leaf.grad = Tensor._wrap(leaf._xp.array(g.data), leaf.device)
+                leaf.grad = Tensor._wrap(g.data.copy(), leaf.device)
     finally:
         _GradMode.enabled = previous_mode
     # One entry per input, in order, even when an input is listed twice.
@@ -225,7 +225,11 @@ def _root_gradients(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | Non
     if grad_outputs is None and len(outputs) == 1:  # the usual loss.backward(): checked first
         out = outputs[0]
         if out.requires_grad and out.data.size == 1:
-            return [Tensor._wrap(out._xp.ones(out.data.shape, out.data.dtype), out.device)]
+            # dout/dout = 1. For a 0-d output a NumPy scalar of its dtype does, on either
+            # device (CuPy takes NumPy scalars), and costs less to make than an array.
+            data = out.data
+            one = data.dtype.type(1) if data.ndim == 0 else out._xp.ones(data.shape, data.dtype)
+            return [Tensor._wrap(one, out.device)]
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     if len(grad_outputs) != len(outputs):

@@ -365,7 +365,11 @@ class BroadcastTo(Function):
         self.shape = shape
 
     def forward(self, x):
-        return _xp(x).broadcast_to(x, self.shape)
+        # A filled copy rather than numpy.broadcast_to's read-only view: for the small arrays of
+        # a training step, the copy is quicker than broadcast_to's Python-level wrapper.
+        out = _xp(x).empty(self.shape, dtype=x.dtype)
+        out[...] = x
+        return out
 
     def backward(self, g):
         return (g.sum_to(self.inputs[0].shape),)

@@ -15,6 +15,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, is_grad_enabled
 from ..backend import array_module_of as _xp
+from ..ops import Sum
 from ..tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -35,21 +36,22 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     (out_features, in_features) as in PyTorch; ``x`` may have any leading axes."""
     if not isinstance(x, Tensor):
         x = Tensor(x, device=weight.device)
-    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
-                         f"{weight.shape}: the input's last axis must have weight.shape[1] = "
-                         f"{weight.shape[1] if weight.ndim == 2 else '?'} features")
-    params = [weight] if bias is None else [weight, bias]
+    x_shape, w_shape = x.data.shape, weight.data.shape  # read once: this runs every step
+    if len(w_shape) != 2 or not x_shape or x_shape[-1] != w_shape[1]:
+        raise ValueError(f"linear: input of shape {x_shape} does not fit a weight of shape "
+                         f"{w_shape}: the input's last axis must have weight.shape[1] = "
+                         f"{w_shape[1] if len(w_shape) == 2 else '?'} features")
+    params = (weight,) if bias is None else (weight, bias)
     for t in params:
         if t.device != x.device:
             raise RuntimeError(f"linear: the input is on {x.device!r} but a parameter is on "
                                f"{t.device!r}; move the model with model.to({x.device!r})")
-    if bias is not None and bias.shape != (weight.shape[0],):
-        raise ValueError(f"linear: bias has shape {bias.shape}, expected ({weight.shape[0]},)")
-    if x.ndim == 2:
+    if bias is not None and bias.data.shape != (w_shape[0],):
+        raise ValueError(f"linear: bias has shape {bias.shape}, expected ({w_shape[0]},)")
+    if len(x_shape) == 2:
         return LinearFunction()(x, *params)
-    out = LinearFunction()(x.reshape(-1, x.shape[-1]), *params)
-    return out.reshape(x.shape[:-1] + (weight.shape[0],))
+    out = LinearFunction()(x.reshape(-1, x_shape[-1]), *params)
+    return out.reshape(x_shape[:-1] + (w_shape[0],))
 
 
 class LinearFunction(Function):
@@ -72,7 +74,7 @@ class LinearFunction(Function):
         # dW as (X^T G)^T: the same numbers as G^T X, but BLAS runs this layout faster.
         grads = [g @ w if need[0] else None, (x.T @ g).T if need[1] else None]
         if len(self.inputs) == 3:
-            grads.append(g.sum(axis=0) if need[2] else None)
+            grads.append(Sum((0,), False)(g) if need[2] else None)  # g.sum(0), axis known good
         return tuple(grads)
 
 
