@@ -27,13 +27,13 @@ def softmax(O: tg.Tensor) -> tg.Tensor:
 
 
 def cross_entropy(O: tg.Tensor, y: tg.Tensor) -> tg.Tensor:
-    """The mean of -log softmax(O)[i, y_i], with log softmax(O) = O - logsumexp(O) per row.
+    """The mean over examples of -log softmax(O)[i, y_i] = logsumexp(O_i) - O[i, y_i].
 
-    ``log_probs[arange(n), y]`` picks each example's log-probability of its true class: the
-    book's indexing trick, on log-probabilities rather than probabilities.
+    ``O[arange(n), y]`` picks each example's logit for its true class: the book's indexing
+    trick, applied to the logits. Taking the log of the softmax this way is exact, where
+    ``log(softmax(O))`` gives -inf once a probability underflows to 0.
     """
-    log_probs = O - O.logsumexp(1, keepdims=True)
-    return -log_probs[tg.arange(len(y), device=O.device), y].mean()
+    return (O.logsumexp(1) - O[tg.arange(len(y), device=O.device), y]).mean()
 
 
 class SoftmaxRegressionScratch(nn.Module):

@@ -104,3 +104,37 @@ def scatter_add(target: Any, index: Any, values: Any) -> None:
     else:
         import cupyx
         cupyx.scatter_add(target, index, values)
+
+
+# NumPy reduces a short innermost axis one row at a time: the row maxima of (256, 10) float32
+# logits take about 15 us, the same numbers laid out as (10, 256) about 2.5 us, copy included.
+# Softmax, log-softmax and cross-entropy reduce exactly such an axis on every training step,
+# so reductions over a short last axis go through a transposed copy.
+_SHORT_AXIS = 32
+
+
+def _short_last_axis(x: Any, axis: Any) -> bool:
+    if type(x) is not np.ndarray or x.ndim < 2 or x.shape[-1] > _SHORT_AXIS or x.size < 256:
+        return False
+    last = x.ndim - 1
+    return axis in (last, -1) or axis in ((last,), (-1,))
+
+
+def _last_axis_first(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x.T if x.ndim == 2 else np.moveaxis(x, -1, 0))
+
+
+def reduce_max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """``x.max(axis=axis, keepdims=keepdims)``, quicker for a short last axis of a NumPy array."""
+    if _short_last_axis(x, axis):
+        out = _last_axis_first(x).max(axis=0)
+        return out[..., None] if keepdims else out
+    return x.max(axis=axis, keepdims=keepdims)
+
+
+def reduce_sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """``x.sum(axis=axis, keepdims=keepdims)``, quicker for a short last axis of a NumPy array."""
+    if _short_last_axis(x, axis):
+        out = _last_axis_first(x).sum(axis=0)
+        return out[..., None] if keepdims else out
+    return x.sum(axis=axis, keepdims=keepdims)

@@ -18,7 +18,7 @@ import numpy as np
 
 from .autograd import Function
 from .backend import array_module_of as _xp
-from .backend import scatter_add
+from .backend import reduce_max, reduce_sum, scatter_add
 
 
 # ----------------------------------------------------------------------- binary arithmetic
@@ -225,7 +225,7 @@ class Sum(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
-        return x.sum(axis=self.axis, keepdims=self.keepdims)
+        return reduce_sum(x, self.axis, self.keepdims)
 
     def backward(self, g):
         x = self.inputs[0]
@@ -242,7 +242,7 @@ class Mean(Function):
         self.axis, self.keepdims, self.scale = axis, keepdims, scale
 
     def forward(self, x):
-        return x.sum(axis=self.axis, keepdims=self.keepdims) * self.scale
+        return reduce_sum(x, self.axis, self.keepdims) * self.scale
 
     def backward(self, g):
         x = self.inputs[0]
@@ -259,9 +259,9 @@ class Max(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
-        out = x.max(axis=self.axis, keepdims=True)
+        out = reduce_max(x, self.axis, True)
         winners = (x == out).astype(x.dtype)
-        self.share = winners / winners.sum(axis=self.axis, keepdims=True)
+        self.share = winners / reduce_sum(winners, self.axis, True)
         return out if self.keepdims else out.reshape(_reduced_shape(x.shape, self.axis))
 
     def backward(self, g):
@@ -277,9 +277,11 @@ class LogSumExp(Function):
     """y = log(sum(e**x)) over ``axis``, computed as m + log(sum(e**(x - m))) with m = max(x)
     so that nothing overflows;  dy/dx = e**(x - y) = softmax(x).
 
-    The backward pass computes softmax(x) again rather than e**(x - y): y is rounded to x's
-    precision, and at |x| ~ 1e4 in float32 that rounding (~5e-4) would be the error of every
-    gradient entry, while softmax shifts by the max, which is exact.
+    The backward pass uses softmax(x) with the max shifted out rather than e**(x - y): y is
+    rounded to x's precision, and at |x| ~ 1e4 in float32 that rounding (~5e-4) would be the
+    error of every gradient entry. The forward pass has the shifted exponentials at hand, so it
+    keeps their softmax for the backward pass (``Softmax(axis, known=...)``): recorded as a
+    Softmax op of x, it can still be differentiated again.
     """
 
     def __init__(self, axis, keepdims):
@@ -287,27 +289,35 @@ class LogSumExp(Function):
 
     def forward(self, x):
         xp = _xp(x)
-        m = x.max(axis=self.axis, keepdims=True)
-        out = m + xp.log(xp.exp(x - m).sum(axis=self.axis, keepdims=True))
+        m = reduce_max(x, self.axis, True)
+        e = xp.exp(x - m)
+        total = reduce_sum(e, self.axis, True)
+        self.softmax = e / total
+        out = m + xp.log(total)
         return out if self.keepdims else out.reshape(_reduced_shape(x.shape, self.axis))
 
     def backward(self, g):
         x = self.inputs[0]
         if not self.keepdims:
             g = g.reshape(_kept_shape(x.shape, self.axis))
-        return (g * Softmax(self.axis)(x),)
+        return (g * Softmax(self.axis, known=self.softmax)(x),)
 
 
 class Softmax(Function):
     """y = e**x / sum(e**x) along ``axis`` (an int, a tuple, or None for all), with the max
-    subtracted first (exact, and no overflow);  dx = y * (g - sum(g * y))."""
+    subtracted first (exact, and no overflow);  dx = y * (g - sum(g * y)).
 
-    def __init__(self, axis):
-        self.axis = axis
+    ``known`` is y when the caller has computed it already: the op then only records itself.
+    """
+
+    def __init__(self, axis, known=None):
+        self.axis, self.known = axis, known
 
     def forward(self, x):
-        e = _xp(x).exp(x - x.max(axis=self.axis, keepdims=True))
-        return e / e.sum(axis=self.axis, keepdims=True)
+        if self.known is not None:
+            return self.known
+        e = _xp(x).exp(x - reduce_max(x, self.axis, True))
+        return e / reduce_sum(e, self.axis, True)
 
     def backward(self, g):
         y = self.output()
@@ -322,8 +332,8 @@ class LogSoftmax(Function):
 
     def forward(self, x):
         xp = _xp(x)
-        shifted = x - x.max(axis=self.axis, keepdims=True)
-        return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        shifted = x - reduce_max(x, self.axis, True)
+        return shifted - xp.log(reduce_sum(xp.exp(shifted), self.axis, True))
 
     def backward(self, g):
         y = self.output()

@@ -15,6 +15,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, is_grad_enabled
 from ..backend import array_module_of as _xp
+from ..backend import reduce_max, reduce_sum
 from ..ops import Sum
 from ..tensor import Tensor
 
@@ -112,8 +113,8 @@ class CrossEntropy(Function):
     def forward(self, z):
         xp = _xp(z)
         self.rows = xp.arange(z.shape[0])
-        shifted = z - z.max(axis=1, keepdims=True)
-        self.log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+        shifted = z - reduce_max(z, 1, True)
+        self.log_probs = shifted - xp.log(reduce_sum(xp.exp(shifted), 1, True))
         losses = -self.log_probs[self.rows, self.labels]
         if self.reduction == "none":
             return losses
