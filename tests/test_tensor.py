@@ -481,3 +481,16 @@ def test_mixing_devices(combine):
     with pytest.raises(RuntimeError, match=r"tensors on different devices: '(cpu|cuda)' and "
                                            r"'(cuda|cpu)'; move one with \.to\("):
         combine(a, b)
+
+
+def test_tensor_copies_its_data_and_Tensor_shares_it():
+    source = np.arange(3, dtype=np.float32)
+    copied, shared = tg.tensor(source), tg.Tensor(source)
+    source[0] = 7.0
+    assert copied.tolist() == [0.0, 1.0, 2.0] and shared.tolist() == [7.0, 1.0, 2.0]
+    leaf = tg.tensor([1.0, 2.0], requires_grad=True)
+    assert tg.tensor(leaf).data is not leaf.data
+
+
+def test_nn_and_optim_are_reachable_from_the_package():
+    assert tg.nn.Linear is not None and tg.optim.SGD is not None

@@ -15,6 +15,7 @@ from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad
 from .backend import cuda_available
 from .gradcheck import gradcheck, gradgradcheck
 from .random import manual_seed
+from . import nn, optim  # noqa: E402  (tg.nn and tg.optim, as torch.nn and torch.optim)
 
 float16 = _np.dtype("float16")
 float32 = _np.dtype("float32")
@@ -30,5 +31,5 @@ __all__ = [
     "Tensor", "tensor", "zeros", "ones", "zeros_like", "ones_like", "arange", "rand", "randn",
     "normal", "manual_seed", "grad", "no_grad", "enable_grad", "is_grad_enabled", "Function",
     "gradcheck", "gradgradcheck", "cuda_available", "float16", "float32", "float64", "int32",
-    "int64", "uint8", "bool_",
+    "int64", "uint8", "bool_", "nn", "optim",
 ]

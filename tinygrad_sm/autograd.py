@@ -209,9 +209,9 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
             elif create_graph:
                 leaf.grad = g
             else:
-                # A leaf's .grad owns its array: g may be a read-only broadcast view (from
-                # sum's backward) or the very tensor another leaf gets too (add hands g to
-                # both inputs), and optimizers may update .grad in place.
+                # A leaf's .grad owns its array: g may be the very tensor another leaf gets
+                # too (add hands g to both inputs) or a view into another gradient (reshape,
+                # transpose), and users may update .grad in place (clipping, scaling).
                 leaf.grad = Tensor._wrap(g.data.copy(), leaf.device)
     finally:
         _GradMode.enabled = previous_mode

@@ -154,7 +154,7 @@ class SGD(Optimizer):
         for p, state in zip(self.params, self.state):
             if p.grad is None:
                 continue
-            g = p.grad.data  # may be a read-only broadcast view: never written to
+            g = p.grad.data  # may share memory with other gradients: never written to
             if weight_decay != 0:
                 g = g + weight_decay * p.data
             if momentum != 0:
@@ -209,7 +209,7 @@ class Adam(Optimizer):
             if p.grad is None:
                 continue
             xp = backend.array_module(p.device)
-            g = p.grad.data  # may be a read-only broadcast view: never written to
+            g = p.grad.data  # may share memory with other gradients: never written to
             if weight_decay != 0:
                 g = g + weight_decay * p.data
             if not state:

@@ -605,8 +605,13 @@ def _factory(array: np.ndarray, dtype: Any, device: str | None, requires_grad: b
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
            device: str | None = None) -> Tensor:
-    """A new leaf tensor from ``data`` (same as ``Tensor(...)``)."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+    """A new leaf tensor with a copy of ``data``, as ``torch.tensor``: changing one later does
+    not change the other. ``Tensor(array)`` shares a NumPy or CuPy array instead."""
+    out = Tensor(data, dtype=dtype, device=device)
+    source = data.data if isinstance(data, Tensor) else data
+    if out.data is source:  # nothing (dtype, device) made a copy on the way
+        out.data = out.data.copy()
+    return out.requires_grad_(requires_grad) if requires_grad else out
 
 
 def zeros(*shape: int, dtype: Any = None, device: str | None = None,
