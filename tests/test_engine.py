@@ -577,3 +577,49 @@ def test_gradient_dtype_follows_each_input():
     y.backward()
     assert w.grad.dtype == np.float32
     np.testing.assert_allclose(w.grad.numpy(), [3.0, 4.0])
+
+
+# ------------------------------------------------------------------------- engine edge cases
+
+def test_backward_through_two_released_branches_names_retain_graph():
+    """Two released functions reached in one pass must give the retain_graph message, not an
+    error from comparing tensors in the heap."""
+    x = leaf([1.0, 2.0])
+    a, b = x * 2, x * 3
+    (a + b).sum().backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        (a * b).sum().backward()
+
+
+def test_grad_of_a_non_leaf_leaves_the_graph_below_it_alone():
+    x = leaf([0.5, 1.5])
+    h = x.exp()
+    (g,) = grad((h * h).sum(), h)
+    np.testing.assert_allclose(g.numpy(), 2 * np.exp([0.5, 1.5]))
+    h.sum().backward()  # Exp was neither run nor released by grad()
+    np.testing.assert_allclose(x.grad.numpy(), np.exp([0.5, 1.5]))
+
+
+def test_a_function_instance_records_one_call():
+    x = leaf([1.0])
+    from tinygrad_sm.ops import Mul
+    mul = Mul()
+    mul(x, x)
+    with pytest.raises(RuntimeError, match="already applied once"):
+        mul(x, x)
+
+
+def test_no_grad_decorates_without_parentheses_too():
+    @no_grad
+    def double(t):
+        return t * 2
+
+    assert double(leaf([1.0])).grad_fn is None
+    assert tg.is_grad_enabled()
+
+
+def test_a_scalar_leaf_gets_an_array_gradient():
+    x = leaf(3.0)
+    x.backward()
+    assert isinstance(x.grad.data, np.ndarray) and x.grad.item() == 1.0
+    x.grad.data[...] = 0.0  # writable, and its own

@@ -29,6 +29,7 @@ import weakref
 from typing import Any, Sequence
 
 # tensor.py imports this module at its end, once the Tensor class exists.
+from .backend import copy_array
 from .tensor import Tensor
 
 
@@ -46,11 +47,21 @@ def is_grad_enabled() -> bool:
 
 
 class _SetGradMode(contextlib.ContextDecorator):
-    """Sets the grad-mode flag for a ``with`` block or a decorated function, then restores it."""
+    """Sets the grad-mode flag for a ``with`` block or a decorated function, then restores it.
+
+    Used as ``with no_grad():``, ``@no_grad()`` or, as in PyTorch, ``@no_grad``.
+    """
 
     mode: bool
 
-    def __init__(self) -> None:
+    def __new__(cls, func: Any = None) -> Any:
+        self = super().__new__(cls)
+        if func is None:
+            return self
+        self.__init__()  # type: ignore[misc]  # @no_grad without parentheses: decorate at once
+        return self(func)
+
+    def __init__(self, func: Any = None) -> None:
         # A stack, not one slot: a decorator is a single instance that is entered again when
         # the decorated function calls itself, and each exit must restore its own entry's value.
         self._previous: list[bool] = []
@@ -114,6 +125,9 @@ class Function:
         if _GradMode.enabled:
             needs = tuple([t.requires_grad for t in inputs])
             if True in needs:
+                if self.inputs is not None:
+                    raise RuntimeError(f"this {self.name} was already applied once: a Function "
+                                       f"records one call; make a new one, {self.name}(...)(...)")
                 self.inputs = inputs
                 self.needs_input_grad = needs
                 self.seq = next(_sequence)
@@ -161,12 +175,21 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
     def receive(tensor: Tensor, g: Tensor) -> None:
         """The first gradient to reach ``tensor``: note it, and queue the tensor."""
         grads[id(tensor)] = g
-        if tensor.grad_fn is None:
+        fn = tensor.grad_fn
+        if fn is None:
             leaves.append(tensor)
-        else:
-            heapq.heappush(ready, (-tensor.grad_fn.seq, tensor))
+        elif fn.inputs is None:
+            raise _released_error(fn)
+        else:  # recording numbers are unique, so the heap never has to compare tensors
+            heapq.heappush(ready, (-fn.seq, tensor))
 
     wanted = None if inputs is None else {id(t): None for t in inputs}
+    # grad() for inputs that are all made by ops needs nothing below them: stop once each has
+    # come out of the heap (with its gradient complete), leaving the graph beneath untouched.
+    if inputs is not None and all(t.grad_fn is not None for t in inputs):
+        pending = len(wanted)
+    else:
+        pending = -1
     previous_mode = _GradMode.enabled
     _GradMode.enabled = create_graph
     try:
@@ -180,9 +203,10 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
             g = grads.pop(id(tensor))
             if wanted is not None and id(tensor) in wanted:
                 wanted[id(tensor)] = g
+                pending -= 1
+                if pending == 0:
+                    break
             fn = tensor.grad_fn
-            if fn.inputs is None:
-                raise _released_error(fn)
             for inp, need, ig in zip(fn.inputs, fn.needs_input_grad, fn.backward(g)):
                 if not need or ig is None:
                     continue
@@ -193,7 +217,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
                 previous = grads.get(id(inp))
                 if previous is None:
                     receive(inp, ig)
-                else:  # another consumer got here first: add up (the common case is inline)
+                else:  # another consumer got here first: add the two up
                     grads[id(inp)] = previous + ig
             if not retain_graph:
                 fn.release()
@@ -212,7 +236,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
                 # A leaf's .grad owns its array: g may be the very tensor another leaf gets
                 # too (add hands g to both inputs) or a view into another gradient (reshape,
                 # transpose), and users may update .grad in place (clipping, scaling).
-                leaf.grad = Tensor._wrap(g.data.copy(), leaf.device)
+                leaf.grad = Tensor._wrap(copy_array(g.data), leaf.device)
     finally:
         _GradMode.enabled = previous_mode
     # One entry per input, in order, even when an input is listed twice.
@@ -225,11 +249,12 @@ def _root_gradients(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | Non
     if grad_outputs is None and len(outputs) == 1:  # the usual loss.backward(): checked first
         out = outputs[0]
         if out.requires_grad and out.data.size == 1:
-            # dout/dout = 1. For a 0-d output a NumPy scalar of its dtype does, on either
-            # device (CuPy takes NumPy scalars), and costs less to make than an array.
+            # dout/dout = 1. On the CPU a NumPy scalar does for a 0-d output, and costs less
+            # to make than an array; on the GPU it must be a CuPy array like the rest.
             data = out.data
-            one = data.dtype.type(1) if data.ndim == 0 else out._xp.ones(data.shape, data.dtype)
-            return [Tensor._wrap(one, out.device)]
+            if data.ndim == 0 and out.device == "cpu":
+                return [Tensor._wrap(data.dtype.type(1), "cpu")]
+            return [Tensor._wrap(out._xp.ones(data.shape, data.dtype), out.device)]
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     if len(grad_outputs) != len(outputs):

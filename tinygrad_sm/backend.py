@@ -93,6 +93,11 @@ def to_device(array: Any, device: str) -> Any:
     return array if isinstance(array, cupy.ndarray) else cupy.asarray(array)
 
 
+def copy_array(array: Any) -> Any:
+    """A fresh, writable copy of an array; a NumPy scalar becomes a 0-d array."""
+    return np.array(array) if isinstance(array, (np.ndarray, np.generic)) else array.copy()
+
+
 def scatter_add(target: Any, index: Any, values: Any) -> None:
     """``target[index] += values``, adding once per occurrence of a repeated index.
 
