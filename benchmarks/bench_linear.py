@@ -23,7 +23,6 @@ not; the Trainer does, see the extra row).
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any, Callable
 
 from _common import (add_common_arguments, describe_machine, import_torch, interleaved, median,

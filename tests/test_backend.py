@@ -23,3 +23,24 @@ def test_short_axis_max_propagates_nan_like_numpy():
     x[7, 3] = np.nan
     out = backend.reduce_max(x, 1)
     assert np.isnan(out[7]) and not np.isnan(np.delete(out, 7)).any()
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "logsumexp", "cross_entropy"])
+def test_ops_that_take_the_short_axis_path_have_right_gradients(name):
+    """(32, 8) has 256 elements and a last axis of 8: large enough for the transposed path."""
+    import tinygrad_sm as tg
+    from tinygrad_sm.nn import functional as F
+
+    rng = np.random.default_rng(1)
+    x = tg.tensor(rng.standard_normal((32, 8)) * 3, dtype="float64", requires_grad=True)
+    labels = tg.tensor(rng.integers(0, 8, 32))
+    fn = {"softmax": lambda t: t.softmax(1), "log_softmax": lambda t: t.log_softmax(1),
+          "logsumexp": lambda t: t.logsumexp(1),
+          "cross_entropy": lambda t: F.cross_entropy(t, labels)}[name]
+    assert backend._short_last_axis(x.data, 1)
+    tg.gradcheck(fn, [x])
+    z = x.numpy()
+    lse = np.log(np.exp(z).sum(1))
+    expected = {"softmax": np.exp(z - lse[:, None]), "log_softmax": z - lse[:, None],
+                "logsumexp": lse, "cross_entropy": (lse - z[np.arange(32), labels.numpy()]).mean()}[name]
+    np.testing.assert_allclose(fn(x).detach().numpy(), expected, rtol=1e-12, atol=1e-12)

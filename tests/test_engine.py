@@ -200,14 +200,19 @@ def test_setting_grad_to_none_zeroes_it(device):
 
 
 def test_leaf_grads_own_their_memory():
-    """Add hands one gradient to both inputs and sum's backward is a read-only broadcast view;
-    each leaf's .grad must still be its own writable array, as optimizers update it in place."""
+    """Add hands one gradient to both inputs, and reshape's backward is a view of the gradient
+    it received; each leaf's .grad must still be its own writable array, which users may
+    update in place (clipping, scaling)."""
     a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
     (a + b).sum().backward()
     assert a.grad is not b.grad
     assert not np.shares_memory(a.grad.data, b.grad.data)
-    a.grad.data *= 10  # would raise "assignment destination is read-only" on a view
+    a.grad.data *= 10
     np.testing.assert_allclose(b.grad.numpy(), [1.0, 1.0])
+    c, d = leaf([[1.0, 2.0]]), leaf([3.0, 4.0])
+    (c.reshape(2) + d).sum().backward()
+    d.grad.data *= 10
+    np.testing.assert_allclose(c.grad.numpy(), [[1.0, 1.0]])
     x = leaf([1.0, 2.0])
     seed = tg.tensor([5.0, 6.0], dtype="float64")
     x.backward(seed)  # a leaf as the root: its .grad is a copy of the seed, not the seed

@@ -103,7 +103,7 @@ def test_step_is_in_place_records_nothing_and_leaves_grads_alone(make):
     q = tg.tensor([5.0], requires_grad=True)
     opt = make([p, q])
     array = p.data
-    p.sum().backward()  # the gradient is a read-only broadcast of ones
+    p.sum().backward()  # the optimizer must read the gradient, never write it
     grad_before = p.grad.numpy().copy()
     opt.step()
     opt.step()

@@ -72,6 +72,8 @@ def test_a_diverging_run_stops_naming_the_epoch_and_the_fix():
                       classification=False, progress=False, log=None)
     with pytest.raises(TrainingDiverged, match=r"epoch 1, batch \d+: the loss is (nan|inf).*lower the learning rate"):
         trainer.fit(DataLoader(ArrayDataset(X, y), 10), 5)
+    # the step that would have used the NaN loss never ran
+    assert np.isfinite(net.weight.numpy()).all() and np.isfinite(net.bias.numpy()).all()
 
 
 def test_fit_rejects_bad_epochs_and_empty_loaders():

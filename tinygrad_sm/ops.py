@@ -7,8 +7,9 @@ written with Tensor ops so that it can itself be differentiated. Gradients come 
 output's shape; the engine sums them down to each input's shape when broadcasting made them
 differ (``Tensor.sum_to``).
 
-The primitives are kept few. ``Tensor`` derives the rest from them: ``mean`` is ``sum`` times a
-constant, ``flatten`` is a ``reshape``, and 1-D ``@`` is a 2-D one with reshapes around it.
+The primitives are kept few. ``Tensor`` derives the rest from them: ``mean`` is a scaled
+``Sum``, ``min`` is ``-max(-x)``, ``flatten`` is a ``reshape``, and 1-D ``@`` is a 2-D one with
+reshapes around it.
 """
 from __future__ import annotations
 
@@ -218,37 +219,31 @@ def _reduced_shape(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tupl
     return tuple(n for i, n in enumerate(shape) if i not in axis)
 
 
+def _as_kept(g, shape, axis, keepdims):
+    """The gradient of a reduction over ``axis``, shaped as if keepdims=True so that it
+    broadcasts back over the input's ``shape`` (a 0-d one, from axis=None, already does)."""
+    if keepdims or axis is None:
+        return g
+    return g.reshape(_kept_shape(shape, axis))
+
+
 class Sum(Function):
-    """y = sum of x over ``axis``;  each x gets the gradient of the sum it went into."""
+    """y = scale * (sum of x over ``axis``): scale is 1 for ``sum`` and 1/n for ``mean``;
+    each x gets scale times the gradient of the sum it went into."""
 
-    def __init__(self, axis, keepdims):
-        self.axis, self.keepdims = axis, keepdims
-
-    def forward(self, x):
-        return reduce_sum(x, self.axis, self.keepdims)
-
-    def backward(self, g):
-        x = self.inputs[0]
-        if not self.keepdims and self.axis is not None:  # a 0-d g broadcasts as it is
-            g = g.reshape(_kept_shape(x.shape, self.axis))
-        return (g.broadcast_to(x.shape),)
-
-
-class Mean(Function):
-    """y = sum of x over ``axis``, times ``scale`` = 1/n;  each x gets scale times the gradient of
-    the mean it went into."""
-
-    def __init__(self, axis, keepdims, scale):
+    def __init__(self, axis, keepdims, scale=1.0):
         self.axis, self.keepdims, self.scale = axis, keepdims, scale
 
     def forward(self, x):
-        return reduce_sum(x, self.axis, self.keepdims) * self.scale
+        total = reduce_sum(x, self.axis, self.keepdims)
+        return total if self.scale == 1.0 else total * self.scale
 
     def backward(self, g):
         x = self.inputs[0]
-        if not self.keepdims and self.axis is not None:
-            g = g.reshape(_kept_shape(x.shape, self.axis))
-        return ((g * self.scale).broadcast_to(x.shape),)
+        g = _as_kept(g, x.shape, self.axis, self.keepdims)
+        if self.scale != 1.0:
+            g = g * self.scale
+        return (g.broadcast_to(x.shape),)
 
 
 class Max(Function):
@@ -266,9 +261,7 @@ class Max(Function):
 
     def backward(self, g):
         x = self.inputs[0]
-        if not self.keepdims:
-            g = g.reshape(_kept_shape(x.shape, self.axis))
-        return (g * x._constant(self.share),)
+        return (_as_kept(g, x.shape, self.axis, self.keepdims) * x._constant(self.share),)
 
 
 # ----------------------------------------------------------------------- softmax family
@@ -298,8 +291,7 @@ class LogSumExp(Function):
 
     def backward(self, g):
         x = self.inputs[0]
-        if not self.keepdims:
-            g = g.reshape(_kept_shape(x.shape, self.axis))
+        g = _as_kept(g, x.shape, self.axis, self.keepdims)
         return (g * Softmax(self.axis, known=self.softmax)(x),)
 
 
@@ -331,13 +323,19 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x):
-        xp = _xp(x)
-        shifted = x - reduce_max(x, self.axis, True)
-        return shifted - xp.log(reduce_sum(xp.exp(shifted), self.axis, True))
+        return log_softmax_array(x, self.axis)
 
     def backward(self, g):
         y = self.output()
         return (g - y.exp() * g.sum(self.axis, keepdims=True),)
+
+
+def log_softmax_array(x, axis):
+    """x - logsumexp(x) along ``axis`` on a raw array: the max is shifted out first, so the
+    exponentials never overflow and the result is exact (also used by the fused cross-entropy)."""
+    xp = _xp(x)
+    shifted = x - reduce_max(x, axis, True)
+    return shifted - xp.log(reduce_sum(xp.exp(shifted), axis, True))
 
 
 # ----------------------------------------------------------------------- shape and indexing

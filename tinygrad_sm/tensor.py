@@ -84,6 +84,13 @@ def _normalize_axis(axis: int | Iterable[int] | None, ndim: int) -> tuple[int, .
     return tuple(sorted(set(result)))
 
 
+def _single_axis(axis: Any, ndim: int) -> int:
+    """One axis as a non-negative int, for ops that work along exactly one axis."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"expected one axis as an int, got {axis!r}")
+    return _normalize_axis(axis, ndim)[0]
+
+
 def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     """Two tensors of different dtypes, ready for a binary op.
 
@@ -359,7 +366,7 @@ class Tensor:
         axes = _normalize_axis(axis, self.ndim)
         count = self.size if axes is None else math.prod(self.shape[a] for a in axes)
         x = self if self.dtype.kind in "fc" else self.astype(DEFAULT_DTYPE)
-        return ops.Mean(axes, keepdims, 1.0 / count if count else math.nan)(x)
+        return ops.Sum(axes, keepdims, 1.0 / count if count else math.nan)(x)
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """The largest value over ``axis``. Values only, as in NumPy; ``argmax`` gives indices.
@@ -381,14 +388,14 @@ class Tensor:
         """The index of the largest value along ``axis`` (of the flattened tensor if None)."""
         self._check_not_empty("argmax")
         if axis is not None:
-            (axis,) = _normalize_axis(axis, self.ndim)
+            axis = _single_axis(axis, self.ndim)
         return Tensor._wrap(self.data.argmax(axis=axis, keepdims=keepdims), self.device)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """The index of the smallest value along ``axis`` (of the flattened tensor if None)."""
         self._check_not_empty("argmin")
         if axis is not None:
-            (axis,) = _normalize_axis(axis, self.ndim)
+            axis = _single_axis(axis, self.ndim)
         return Tensor._wrap(self.data.argmin(axis=axis, keepdims=keepdims), self.device)
 
     def _check_not_empty(self, what: str) -> None:
@@ -401,12 +408,12 @@ class Tensor:
 
     def softmax(self, axis: int = -1) -> Tensor:
         """exp(x) / sum(exp(x)) along ``axis``, computed without overflow."""
-        (axis,) = _normalize_axis(axis, self.ndim)
+        axis = _single_axis(axis, self.ndim)
         return ops.Softmax(axis)(self)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """x - logsumexp(x) along ``axis``: the log of the softmax, without taking log of 0."""
-        (axis,) = _normalize_axis(axis, self.ndim)
+        axis = _single_axis(axis, self.ndim)
         return ops.LogSoftmax(axis)(self)
 
     # ------------------------------------------------------------------ shape
@@ -439,8 +446,8 @@ class Tensor:
         """Merge the axes from ``start_dim`` to ``end_dim`` into one (all of them by default)."""
         if self.ndim == 0:
             return self.reshape(1)
-        (start,) = _normalize_axis(start_dim, self.ndim)
-        (end,) = _normalize_axis(end_dim, self.ndim)
+        start = _single_axis(start_dim, self.ndim)
+        end = _single_axis(end_dim, self.ndim)
         return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:])
 
     def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:

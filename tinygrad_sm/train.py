@@ -116,14 +116,14 @@ class Trainer:
         for batch, (X, y) in enumerate(bar, start=1):
             y_hat = self.model(X)
             loss = self.loss_fn(y_hat, y)
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
             value = loss.item()
-            if not math.isfinite(value):
+            if not math.isfinite(value):  # checked before the step, so the weights stay finite
                 raise TrainingDiverged(
                     f"training diverged in epoch {epoch}, batch {batch}: the loss is {value}; "
                     "lower the learning rate (e.g. --lr with a value 10 times smaller) and try again")
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
             n = len(y)
             total_loss += value * n
             total_seen += n

@@ -46,6 +46,8 @@ class ArrayDataset:
     def __init__(self, *arrays: Array, transform: Transform | None = None) -> None:
         if not arrays:
             raise ValueError("ArrayDataset needs at least one array")
+        # Lists and tuples are accepted too, as NumPy arrays.
+        arrays = tuple(np.asarray(a) if isinstance(a, (list, tuple)) else a for a in arrays)
         for i, array in enumerate(arrays):
             if getattr(array, "ndim", 0) == 0:
                 raise ValueError(f"ArrayDataset: array {i} has no length (got {type(array).__name__} "

@@ -1,7 +1,7 @@
 """Functions of tensors: the linear map, softmax, and the losses.
 
-``mse_loss`` and ``huber_loss`` are compositions of Tensor ops, so their gradients come from the
-ops' backward rules with nothing written by hand. ``linear`` and ``cross_entropy`` run on every
+``huber_loss`` is a composition of Tensor ops, so its gradient comes from the ops' backward
+rules with nothing written by hand. ``linear``, ``cross_entropy`` and ``mse_loss`` run on every
 training batch, so each is one fused op (a ``Function`` with its forward and backward side by
 side, as in ``ops.py``) rather than a chain of small ones. Every loss checks its arguments first,
 because a loss that silently broadcasts or wraps an index trains a wrong model without any error.
@@ -15,8 +15,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, is_grad_enabled
 from ..backend import array_module_of as _xp
-from ..backend import reduce_max, reduce_sum
-from ..ops import Sum
+from ..ops import Sum, log_softmax_array
 from ..tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -37,6 +36,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     (out_features, in_features) as in PyTorch; ``x`` may have any leading axes."""
     if not isinstance(x, Tensor):
         x = Tensor(x, device=weight.device)
+    if x.dtype.kind not in "fc":  # int or bool inputs take the weight's dtype, as x @ w.T would
+        x = x.astype(weight.dtype)
     x_shape, w_shape = x.data.shape, weight.data.shape  # read once: this runs every step
     if len(w_shape) != 2 or not x_shape or x_shape[-1] != w_shape[1]:
         raise ValueError(f"linear: input of shape {x_shape} does not fit a weight of shape "
@@ -113,8 +114,7 @@ class CrossEntropy(Function):
     def forward(self, z):
         xp = _xp(z)
         self.rows = xp.arange(z.shape[0])
-        shifted = z - reduce_max(z, 1, True)
-        self.log_probs = shifted - xp.log(reduce_sum(xp.exp(shifted), 1, True))
+        self.log_probs = log_softmax_array(z, 1)
         losses = -self.log_probs[self.rows, self.labels]
         if self.reduction == "none":
             return losses
@@ -199,18 +199,16 @@ def huber_loss(input: Tensor, target: Any, delta: float = 1.0, reduction: str = 
         loss = 0.5 d**2                  where |d| < delta
                delta (|d| - 0.5 delta)   elsewhere,        with d = input - target.
 
-    The two pieces meet with the same value and slope at |d| = delta.
+    The two pieces meet with the same value and slope at |d| = delta. With c = min(|d|, delta),
+    both are 0.5 c**2 + delta (|d| - c): one formula, so nothing is computed (and nothing can
+    overflow to inf) on the side that does not apply.
     """
     _check_reduction(reduction, "huber_loss")
     if not delta > 0:
         raise ValueError(f"huber_loss needs delta > 0, got {delta}")
-    diff = input - _same_shape_target(input, target, "huber_loss")
-    abs_diff = diff.abs()
-    quadratic_piece = diff * diff * 0.5
-    linear_piece = (abs_diff - 0.5 * delta) * delta
-    # The masks are bool tensors without gradient; bool * float32 stays float32.
-    loss = (abs_diff < delta) * quadratic_piece + (abs_diff >= delta) * linear_piece
-    return _reduce(loss, reduction)
+    abs_diff = (input - _same_shape_target(input, target, "huber_loss")).abs()
+    clipped = delta - (delta - abs_diff).relu()  # min(|d|, delta)
+    return _reduce(clipped * clipped * 0.5 + (abs_diff - clipped) * delta, reduction)
 
 
 def _same_shape_target(input: Tensor, target: Any, fn: str) -> Tensor:

@@ -267,7 +267,11 @@ class Module:
         """Read a checkpoint written by ``save`` and load it (strictly); return self."""
         path = os.fspath(path)
         try:
-            with np.load(path, allow_pickle=False) as npz:
+            loaded = np.load(path, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):  # a .npy file holds one bare array
+                raise ValueError(f"it holds a single {type(loaded).__name__}, not named "
+                                 "weights; save checkpoints with model.save(path)")
+            with loaded as npz:
                 state = {name: npz[name] for name in npz.files}
         except FileNotFoundError:
             raise FileNotFoundError(f"no checkpoint at {path!r}: check the path, or call "
