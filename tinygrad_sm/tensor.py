@@ -113,6 +113,8 @@ class Tensor:
     ``Tensor(data, requires_grad=False, dtype=None, device=None)`` makes a leaf from a number, a
     (nested) list, or a NumPy/CuPy array. ``device`` defaults to the array's own device, else to
     ``$TINYGRAD_SM_DEVICE``, else ``"cpu"``. See the module docstring for the dtype rules.
+    An array that needs no conversion is used as it is, not copied (like ``torch.from_numpy``),
+    so in-place updates reach it; ``tinygrad_sm.tensor(...)`` makes a copy.
 
     Attributes: ``data`` (the underlying array), ``grad`` (a Tensor or None), ``requires_grad``,
     ``grad_fn`` (the op that made it, None for leaves), ``device``, and the properties ``shape``,
