@@ -19,6 +19,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 import tinygrad_sm as tg
 from tinygrad_sm import nn, optim
+from tinygrad_sm.backend import array_module, check_device
 from tinygrad_sm.data import ArrayDataset, DataLoader, synthetic_data
 from tinygrad_sm.train import Trainer
 
@@ -96,9 +97,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="default: $TINYGRAD_SM_DEVICE, else cpu")
     args = parser.parse_args(argv)
 
+    try:
+        device = check_device(args.device)
+        array_module(device)  # fails here, with the fix, if the device cannot be used
+    except (ValueError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     tg.manual_seed(args.seed)
-    features, labels = synthetic_data(tg.tensor(TRUE_W), TRUE_B, args.num_examples,
-                                      device=args.device)
+    features, labels = synthetic_data(tg.tensor(TRUE_W), TRUE_B, args.num_examples, device=device)
     true_w = tg.tensor(TRUE_W, device=features.device)
     if args.model in ("scratch", "both"):
         print("from scratch:")

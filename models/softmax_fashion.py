@@ -20,7 +20,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 import tinygrad_sm as tg
 from tinygrad_sm import optim
-from tinygrad_sm.backend import check_device
+from tinygrad_sm.backend import array_module, check_device
 from tinygrad_sm.data import DataLoader, load_fashion_mnist
 from tinygrad_sm.data.fashion_mnist import TEXT_LABELS
 from tinygrad_sm.train import Trainer, TrainingDiverged, confusion_matrix
@@ -85,7 +85,12 @@ def save_plots(out: str, trainer: Trainer, data: object, test_loader: DataLoader
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     say = (lambda *a: None) if args.quiet else print
-    device = check_device(args.device)
+    try:
+        device = check_device(args.device)
+        array_module(device)  # fails here, with the fix, if the device cannot be used
+    except (ValueError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     tg.manual_seed(args.seed)
 
     try:

@@ -127,3 +127,11 @@ def test_bad_arguments_are_refused(capsys):
     with pytest.raises(SystemExit):
         softmax_fashion.main(["--lr", "-1"])
     assert "--lr must be positive" in capsys.readouterr().err
+
+
+def test_the_main_job_explains_an_unusable_device(monkeypatch, capsys):
+    from tinygrad_sm import backend
+    monkeypatch.setattr(backend, "_cupy", None)
+    monkeypatch.setitem(__import__("sys").modules, "cupy", None)  # as if CuPy were not installed
+    assert softmax_fashion.main(["--device", "cuda", "--quiet"]) == 2
+    assert "needs CuPy" in capsys.readouterr().err
