@@ -19,7 +19,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 import tinygrad_sm as tg
 from tinygrad_sm import nn, optim
-from tinygrad_sm.backend import array_module, check_device
+from tinygrad_sm.backend import usable_device
 from tinygrad_sm.data import ArrayDataset, DataLoader, synthetic_data
 from tinygrad_sm.train import Trainer
 
@@ -98,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        device = check_device(args.device)
-        array_module(device)  # fails here, with the fix, if the device cannot be used
+        device = usable_device(args.device)
     except (ValueError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -20,7 +20,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 import tinygrad_sm as tg
 from tinygrad_sm import optim
-from tinygrad_sm.backend import array_module, check_device
+from tinygrad_sm.backend import usable_device
 from tinygrad_sm.data import DataLoader, load_fashion_mnist
 from tinygrad_sm.data.fashion_mnist import TEXT_LABELS
 from tinygrad_sm.train import Trainer, TrainingDiverged, confusion_matrix
@@ -86,8 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     say = (lambda *a: None) if args.quiet else print
     try:
-        device = check_device(args.device)
-        array_module(device)  # fails here, with the fix, if the device cannot be used
+        device = usable_device(args.device)
     except (ValueError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -64,6 +64,14 @@ def check_device(device: str | None) -> str:
     return device
 
 
+def usable_device(device: str | None) -> str:
+    """``check_device``, and for ``"cuda"`` also a check that CuPy and a GPU are there: the
+    error, with its fix, comes now rather than at the first tensor."""
+    device = check_device(device)
+    array_module(device)
+    return device
+
+
 def array_module(device: str) -> ModuleType:
     """NumPy for ``"cpu"``, CuPy for ``"cuda"``."""
     return np if device == "cpu" else _import_cupy()
