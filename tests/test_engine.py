@@ -628,3 +628,12 @@ def test_a_scalar_leaf_gets_an_array_gradient():
     x.backward()
     assert isinstance(x.grad.data, np.ndarray) and x.grad.item() == 1.0
     x.grad.data[...] = 0.0  # writable, and its own
+
+
+def test_the_slope_of_x_to_the_power_0_is_0_even_at_0():
+    x = leaf([0.0, 2.0])
+    (x ** 0).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+    y = leaf([0.0, 3.0])
+    (y ** tg.tensor([0.0, 2.0], dtype="float64")).sum().backward()  # constant exponents
+    assert y.grad.tolist() == [0.0, 6.0]

@@ -79,8 +79,10 @@ class Pow(Function):
         need_a, need_b = self.needs_input_grad
         ga = gb = None
         if need_a:
-            # A constant exponent (x ** 2) needs no graph for b - 1: compute it on the array.
-            b_minus_1 = b - 1 if need_b else b._constant(b.data - 1)
+            # A constant exponent (x ** 2) needs no graph for b - 1: it is computed on the array,
+            # and only where b != 0: x ** 0 = 1 is flat, but b * a**(b-1) would give 0 * inf =
+            # NaN at a = 0, where 0 * a**0 gives the slope 0.
+            b_minus_1 = b - 1 if need_b else b._constant(b.data - (b.data != 0))
             ga = g * (a ** b_minus_1 * b)
         if need_b:
             gb = g * self.output() * a.log()
