@@ -657,7 +657,9 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if ints else DEFAULT_DTYPE
-    return Tensor(np.arange(start, end, step, dtype=to_dtype(dtype)), device=device)
+    device = backend.check_device(device)  # made on the device itself: no copy to a GPU
+    return Tensor._wrap(backend.array_module(device).arange(start, end, step, dtype=to_dtype(dtype)),
+                        device)
 
 
 def rand(*shape: int, dtype: Any = None, device: str | None = None,
