@@ -84,6 +84,13 @@ def _normalize_axis(axis: int | Iterable[int] | None, ndim: int) -> tuple[int, .
     return tuple(sorted(set(result)))
 
 
+def _varargs(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Arguments given as ``f(2, 3)`` or as one tuple or list, ``f((2, 3))``, as a tuple."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return args
+
+
 def _single_axis(axis: Any, ndim: int) -> int:
     """One axis as a non-negative int, for ops that work along exactly one axis."""
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
@@ -388,17 +395,18 @@ class Tensor:
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """The index of the largest value along ``axis`` (of the flattened tensor if None)."""
-        self._check_not_empty("argmax")
-        if axis is not None:
-            axis = _single_axis(axis, self.ndim)
-        return Tensor._wrap(self.data.argmax(axis=axis, keepdims=keepdims), self.device)
+        return self._arg("argmax", axis, keepdims)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """The index of the smallest value along ``axis`` (of the flattened tensor if None)."""
-        self._check_not_empty("argmin")
+        return self._arg("argmin", axis, keepdims)
+
+    def _arg(self, which: str, axis: int | None, keepdims: bool) -> Tensor:
+        """Indices from the array's own argmax or argmin: integers, which carry no gradient."""
+        self._check_not_empty(which)
         if axis is not None:
             axis = _single_axis(axis, self.ndim)
-        return Tensor._wrap(self.data.argmin(axis=axis, keepdims=keepdims), self.device)
+        return Tensor._wrap(getattr(self.data, which)(axis=axis, keepdims=keepdims), self.device)
 
     def _check_not_empty(self, what: str) -> None:
         if self.size == 0:
@@ -422,8 +430,7 @@ class Tensor:
 
     def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
         """The same values in a new shape, given as a tuple or as arguments; one -1 is inferred."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
+        shape = _varargs(shape)
         if shape == self.shape:
             return self
         try:
@@ -434,8 +441,7 @@ class Tensor:
 
     def transpose(self, *axes: int) -> Tensor:
         """The axes permuted as NumPy does: reversed with no arguments, else in the given order."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
+        axes = _varargs(axes)
         if not axes:
             axes = tuple(range(self.ndim))[::-1]
         # Negative axes count from the end; one out of range fails the permutation test.
@@ -598,9 +604,8 @@ class Tensor:
 # ---------------------------------------------------------------------- factories
 
 def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
-    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
+    """A shape given as ``f(2, 3)`` or ``f((2, 3))``, checked."""
+    shape = _varargs(shape)
     for n in shape:
         if not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f"shape {shape} must be non-negative integers")
@@ -625,17 +630,21 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
 
 def zeros(*shape: int, dtype: Any = None, device: str | None = None,
           requires_grad: bool = False) -> Tensor:
-    device = backend.check_device(device)
-    dtype = DEFAULT_DTYPE if dtype is None else to_dtype(dtype)
-    out = Tensor._wrap(backend.array_module(device).zeros(_shape_arg(shape), dtype=dtype), device)
-    return out.requires_grad_(requires_grad) if requires_grad else out
+    return _filled("zeros", shape, dtype, device, requires_grad)
 
 
 def ones(*shape: int, dtype: Any = None, device: str | None = None,
          requires_grad: bool = False) -> Tensor:
+    return _filled("ones", shape, dtype, device, requires_grad)
+
+
+def _filled(how: str, shape: tuple[Any, ...], dtype: Any, device: str | None,
+            requires_grad: bool) -> Tensor:
+    """A new leaf from the array module's ``zeros`` or ``ones``, made on its device."""
     device = backend.check_device(device)
     dtype = DEFAULT_DTYPE if dtype is None else to_dtype(dtype)
-    out = Tensor._wrap(backend.array_module(device).ones(_shape_arg(shape), dtype=dtype), device)
+    array = getattr(backend.array_module(device), how)(_shape_arg(shape), dtype=dtype)
+    out = Tensor._wrap(array, device)
     return out.requires_grad_(requires_grad) if requires_grad else out
 
 
