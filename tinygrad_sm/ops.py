@@ -207,13 +207,6 @@ class Cast(Function):
 
 # ----------------------------------------------------------------------- reductions
 
-def _kept_shape(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tuple[int, ...]:
-    """The shape of a reduction with keepdims=True: reduced axes become 1."""
-    if axis is None:
-        return (1,) * len(shape)
-    return tuple(1 if i in axis else n for i, n in enumerate(shape))
-
-
 def _reduced_shape(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tuple[int, ...]:
     """The shape of a reduction with keepdims=False: reduced axes are gone."""
     if axis is None:
@@ -226,7 +219,7 @@ def _as_kept(g, shape, axis, keepdims):
     broadcasts back over the input's ``shape`` (a 0-d one, from axis=None, already does)."""
     if keepdims or axis is None:
         return g
-    return g.reshape(_kept_shape(shape, axis))
+    return g.reshape(tuple(1 if i in axis else n for i, n in enumerate(shape)))
 
 
 class Sum(Function):
@@ -250,7 +243,7 @@ class Sum(Function):
 
 class Max(Function):
     """y = max of x over ``axis``;  the gradient goes to the maximal entries, split evenly
-    between ties (``Min`` is the same op on -x)."""
+    between ties (``Tensor.min`` is this op on -x)."""
 
     def __init__(self, axis, keepdims):
         self.axis, self.keepdims = axis, keepdims
