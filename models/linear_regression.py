@@ -40,12 +40,13 @@ def squared_loss(y_hat: tg.Tensor, y: tg.Tensor) -> tg.Tensor:
 
 
 def sgd(params: list[tg.Tensor], lr: float, batch_size: int) -> None:
-    """Minibatch stochastic gradient descent, as in the book: the loss was summed over the
-    batch, so the step divides by the batch size. Updates the arrays in place and clears the
-    gradients for the next batch."""
-    for param in params:
-        param.data -= lr * param.grad.data / batch_size
-        param.grad = None
+    """Minibatch stochastic gradient descent, as the book writes it: the loss was summed over
+    the batch, so the step divides by the batch size. The update is in place, outside the
+    graph, and the gradients are zeroed for the next batch."""
+    with tg.no_grad():
+        for param in params:
+            param -= lr * param.grad / batch_size
+            param.grad.zero_()
 
 
 def train_scratch(features: tg.Tensor, labels: tg.Tensor, lr: float = 0.03, epochs: int = 3,
@@ -54,7 +55,7 @@ def train_scratch(features: tg.Tensor, labels: tg.Tensor, lr: float = 0.03, epoc
     """The book's loop, written out: forward, summed loss, backward, sgd. Returns (w, b)."""
     w = tg.normal(0, 0.01, (2, 1), requires_grad=True, device=features.device)
     b = tg.zeros(1, requires_grad=True, device=features.device)
-    loader = DataLoader(ArrayDataset(features.data, labels.data), batch_size, shuffle=True,
+    loader = DataLoader(ArrayDataset(features, labels), batch_size, shuffle=True,
                         device=features.device)
     for epoch in range(epochs):
         for X, y in loader:
@@ -77,7 +78,7 @@ def train_concise(features: tg.Tensor, labels: tg.Tensor, lr: float = 0.03, epoc
     net = nn.Linear(2, 1, device=features.device)
     nn.init.normal_(net.weight, 0.0, 0.01)
     nn.init.zeros_(net.bias)
-    loader = DataLoader(ArrayDataset(features.data, labels.data), batch_size, shuffle=True,
+    loader = DataLoader(ArrayDataset(features, labels), batch_size, shuffle=True,
                         device=features.device)
     trainer = Trainer(net, nn.MSELoss(), optim.SGD(net.parameters(), lr=lr),
                       classification=False, progress=False, log=log)

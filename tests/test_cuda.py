@@ -20,8 +20,8 @@ pytestmark = [pytest.mark.cuda, pytest.mark.skipif(
 def test_data_lives_on_the_gpu():
     cupy = backend.array_module("cuda")
     x = tg.tensor([1.0, 2.0], device="cuda")
-    assert isinstance(x.data, cupy.ndarray) and x.device == "cuda"
-    assert isinstance((x * 2).exp().data, cupy.ndarray)
+    assert isinstance(x._array, cupy.ndarray) and x.device == "cuda"
+    assert isinstance((x * 2).exp()._array, cupy.ndarray)
     assert tg.tensor(cupy.ones(2)).device == "cuda"  # a CuPy array brings its device along
 
 
@@ -31,7 +31,7 @@ def test_round_trip_between_devices():
     gpu = x.to("cuda")
     assert gpu.device == "cuda" and gpu.requires_grad and gpu.is_leaf
     back = gpu.cpu()
-    assert isinstance(back.data, np.ndarray)
+    assert isinstance(back._array, np.ndarray)
     np.testing.assert_array_equal(back.numpy(), host)
     assert gpu.tolist() == host.tolist()
     assert gpu.sum().item() == 15.0

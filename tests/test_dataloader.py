@@ -17,7 +17,7 @@ DEVICES = ["cpu", pytest.param("cuda", marks=[
 
 
 def host(tensor):
-    return backend.to_device(tensor.data, "cpu")
+    return backend.to_device(tensor._array, "cpu")
 
 
 def indices_dataset(n):
@@ -169,10 +169,10 @@ def test_yields_tensors_on_the_device(device):
     x, y = batches[0]
     assert isinstance(x, Tensor) and isinstance(y, Tensor)
     assert x.device == device and y.device == device
-    assert x.data.dtype == np.float32 and y.data.dtype == np.int64
+    assert x._array.dtype == np.float32 and y._array.dtype == np.int64
     assert x.shape == (4, 3, 3) and not x.requires_grad
     np.testing.assert_allclose(host(x), images[:4] / np.float32(255))
-    assert backend.device_of(x.data) == device
+    assert backend.device_of(x._array) == device
 
 
 def test_default_device_comes_from_the_environment(monkeypatch):
@@ -216,10 +216,10 @@ def test_synthetic_data(make_w):
     X, y = synthetic_data(make_w([2.0, -3.4]), 4.2, 1000)
     assert isinstance(X, Tensor) and isinstance(y, Tensor)
     assert X.shape == (1000, 2) and y.shape == (1000, 1)
-    assert X.data.dtype == np.float32 and y.data.dtype == np.float32
-    residual = y.data[:, 0] - (X.data @ np.array([2.0, -3.4]) + 4.2)
+    assert X._array.dtype == np.float32 and y._array.dtype == np.float32
+    residual = y._array[:, 0] - (X._array @ np.array([2.0, -3.4]) + 4.2)
     assert abs(residual.mean()) < 0.002 and 0.008 < residual.std() < 0.012  # the N(0, 0.01) noise
-    assert abs(X.data.mean()) < 0.1 and abs(X.data.std() - 1) < 0.1
+    assert abs(X._array.mean()) < 0.1 and abs(X._array.std() - 1) < 0.1
 
 
 def test_synthetic_data_is_repeatable_with_manual_seed():
@@ -227,8 +227,8 @@ def test_synthetic_data_is_repeatable_with_manual_seed():
     X1, y1 = synthetic_data([1.0], 0.0, 5)
     random.manual_seed(3)
     X2, y2 = synthetic_data(np.array([1.0]), np.array([0.0]), 5)
-    np.testing.assert_array_equal(X1.data, X2.data)
-    np.testing.assert_array_equal(y1.data, y2.data)
+    np.testing.assert_array_equal(X1._array, X2._array)
+    np.testing.assert_array_equal(y1._array, y2._array)
 
 
 def test_synthetic_data_rejects_bad_arguments():

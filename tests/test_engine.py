@@ -206,17 +206,17 @@ def test_leaf_grads_own_their_memory():
     a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
     (a + b).sum().backward()
     assert a.grad is not b.grad
-    assert not np.shares_memory(a.grad.data, b.grad.data)
-    a.grad.data *= 10
+    assert not np.shares_memory(a.grad._array, b.grad._array)
+    a.grad._array *= 10
     np.testing.assert_allclose(b.grad.numpy(), [1.0, 1.0])
     c, d = leaf([[1.0, 2.0]]), leaf([3.0, 4.0])
     (c.reshape(2) + d).sum().backward()
-    d.grad.data *= 10
+    d.grad._array *= 10
     np.testing.assert_allclose(c.grad.numpy(), [[1.0, 1.0]])
     x = leaf([1.0, 2.0])
     seed = tg.tensor([5.0, 6.0], dtype="float64")
     x.backward(seed)  # a leaf as the root: its .grad is a copy of the seed, not the seed
-    x.grad.data[0] = 0.0
+    x.grad._array[0] = 0.0
     assert seed.tolist() == [5.0, 6.0]
 
 
@@ -626,8 +626,8 @@ def test_no_grad_decorates_without_parentheses_too():
 def test_a_scalar_leaf_gets_an_array_gradient():
     x = leaf(3.0)
     x.backward()
-    assert isinstance(x.grad.data, np.ndarray) and x.grad.item() == 1.0
-    x.grad.data[...] = 0.0  # writable, and its own
+    assert isinstance(x.grad._array, np.ndarray) and x.grad.item() == 1.0
+    x.grad._array[...] = 0.0  # writable, and its own
 
 
 def test_the_slope_of_x_to_the_power_0_is_0_even_at_0():

@@ -465,8 +465,8 @@ def test_real_data_epoch_memory():
         f"data = load_fashion_mnist(root={str(REAL_DIR)!r}, download=False)\n"
         "n = 0\n"
         "for X, y in DataLoader(data.train_dataset(), batch_size=256, shuffle=True, seed=0):\n"
-        "    n += len(y.data)\n"
-        "assert n == 60000 and X.data.dtype.name == 'float32', (n, X.data.dtype)\n"
+        "    n += len(y._array)\n"
+        "assert n == 60000 and X._array.dtype.name == 'float32', (n, X._array.dtype)\n"
         # VmHWM, the peak resident size: unlike ru_maxrss it does not inherit pytest's peak across exec.
         "print([l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1])\n"
     )

@@ -47,7 +47,7 @@ class SquareWithConstantBackward(Function):
 
     def backward(self, g):
         x = self.inputs[0]
-        return (g * 2 * x._constant(x.data.copy()),)
+        return (g * 2 * x._constant(x._array.copy()),)
 
 
 def test_passes_a_correct_gradient():

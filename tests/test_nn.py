@@ -39,10 +39,12 @@ def test_parameter_requires_grad_and_keeps_tensor_data():
     p = nn.Parameter(t)
     assert isinstance(p, tg.Tensor) and p.requires_grad and p.is_leaf
     assert p.dtype == np.float64 and p.device == "cpu"
-    assert p.data is t.data  # shares the array, as torch.nn.Parameter does
+    with tg.no_grad():
+        p -= 1.0  # an optimizer's update must not reach the tensor it was made from
+    assert t.tolist() == [1.0, 2.0] and p.tolist() == [0.0, 1.0]
     assert not nn.Parameter(np.zeros(3, np.float32), requires_grad=False).requires_grad
     array = np.zeros(3, np.float32)
-    assert nn.Parameter(array).data is not array  # updates must not write into the caller's array
+    assert nn.Parameter(array)._array is not array  # updates must not write into the caller's array
     assert nn.Parameter([1.0, 2.0]).dtype == np.float32
 
 
@@ -182,7 +184,7 @@ def test_to_moves_parameters_in_place(device):
     assert m.to(device) is m
     assert [id(p) for p in m.parameters()] == before
     for p in m.parameters():
-        assert p.device == device and tg.backend.device_of(p.data) == device
+        assert p.device == device and tg.backend.device_of(p._array) == device
     out = m(tg.randn(2, 4, device=device))
     assert out.device == device
     assert all(np.array_equal(values[k], v) for k, v in m.to("cpu").state_dict().items())
@@ -215,11 +217,11 @@ def test_state_dict_is_an_ordered_host_copy():
 
 def test_load_state_dict_round_trip_keeps_arrays_and_casts():
     source, target = mlp(seed=1), mlp(seed=2)
-    arrays = {name: p.data for name, p in target.named_parameters()}
+    arrays = {name: p._array for name, p in target.named_parameters()}
     state = {k: v.astype(np.float64) for k, v in source.state_dict().items()}
     target.load_state_dict(state)
     for name, p in target.named_parameters():
-        assert p.data is arrays[name]  # written in place: optimizers keep working
+        assert p._array is arrays[name]  # written in place: optimizers keep working
         assert p.dtype == np.float32
         np.testing.assert_array_equal(p.numpy(), source.state_dict()[name])
 
@@ -466,10 +468,10 @@ def test_softmax_regression_model_end_to_end():
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_init_in_place_keeps_dtype_device_and_array(device, dtype):
     t = tg.zeros(200, 100, dtype=dtype, device=device)
-    array = t.data
+    array = t._array
     for fill in (init.normal_, init.uniform_, init.zeros_, init.xavier_uniform_):
         assert fill(t) is t
-        assert t.data is array and t.dtype == dtype and t.device == device
+        assert t._array is array and t.dtype == dtype and t.device == device
 
 
 def test_normal_statistics_and_seed():
@@ -520,5 +522,5 @@ def test_deepcopy_gives_an_independent_module():
     m = mlp()
     clone = copy.deepcopy(m)
     assert [n for n, _ in clone.named_parameters()] == [n for n, _ in m.named_parameters()]
-    assert all(a.data is not b.data for a, b in zip(clone.parameters(), m.parameters()))
+    assert all(a._array is not b._array for a, b in zip(clone.parameters(), m.parameters()))
     assert isinstance(clone.scale, nn.Parameter)

@@ -102,12 +102,12 @@ def test_step_is_in_place_records_nothing_and_leaves_grads_alone(make):
     p = tg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     q = tg.tensor([5.0], requires_grad=True)
     opt = make([p, q])
-    array = p.data
+    array = p._array
     p.sum().backward()  # the optimizer must read the gradient, never write it
     grad_before = p.grad.numpy().copy()
     opt.step()
     opt.step()
-    assert p.data is array and p.dtype == np.float32 and p.is_leaf and p.grad_fn is None
+    assert p._array is array and p.dtype == np.float32 and p.is_leaf and p.grad_fn is None
     np.testing.assert_array_equal(p.grad.numpy(), grad_before)
     assert q.tolist() == [5.0]  # no gradient: skipped
     assert opt.state[1] == {}

@@ -212,7 +212,7 @@ def test_attributes():
     x = tg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
     assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6 and x.numel() == 6
     assert x.dtype == FLOAT32 and x.device == "cpu"
-    assert isinstance(x.data, np.ndarray)
+    assert isinstance(x._array, np.ndarray)
     assert x.grad is None and x.requires_grad and x.is_leaf and x.grad_fn is None
     assert x.T.shape == (3, 2) and x.T.tolist() == [[1, 4], [2, 5], [3, 6]]
     assert not x.T.is_leaf and x.T.grad_fn.name == "Transpose"
@@ -388,7 +388,7 @@ def test_conversions():
 
 def test_numpy_interop():
     x = tg.tensor([1.0, 2.0])
-    assert np.asarray(x) is x.data or np.shares_memory(np.asarray(x), x.data)
+    assert np.asarray(x) is x._array or np.shares_memory(np.asarray(x), x._array)
     copied = np.array(x)
     copied[0] = 99.0  # np.array copies, as it does for arrays
     assert x.tolist() == [1.0, 2.0]
@@ -444,13 +444,24 @@ def test_cuda_with_cupy_but_no_gpu(monkeypatch, cupy):
         tg.ones(2, device="cuda")
 
 
-@pytest.mark.parametrize("name", ["gpu", "CUDA", "cuda:0", "mps", ""])
+@pytest.mark.parametrize("name", ["gpu", "CUDA", "mps", ""])
 def test_unknown_device(name):
     with pytest.raises(ValueError,
                        match=rf"unknown device '{name}': expected one of \('cpu', 'cuda'\)"):
         tg.zeros(2, device=name)
     with pytest.raises(ValueError, match="unknown device"):
         tg.tensor([1.0]).to(name)
+
+
+def test_device_objects_follow_torch_device():
+    cpu = tg.device("cpu")
+    assert cpu == "cpu" and cpu.type == "cpu" and cpu.index is None
+    assert tg.device("cuda:0") == "cuda" and tg.device("cuda:0").index == 0
+    x = tg.zeros(2, device=cpu)
+    assert x.device == "cpu" and x.device.type == "cpu" and x.to(x.device) is x
+    for bad in ("cuda:1", "cpu:0", "cuda:x"):
+        with pytest.raises(ValueError, match="device"):
+            tg.device(bad)
 
 
 def test_default_device_from_environment(monkeypatch, no_cupy):
@@ -483,13 +494,19 @@ def test_mixing_devices(combine):
         combine(a, b)
 
 
-def test_tensor_copies_its_data_and_Tensor_shares_it():
+def test_tensor_and_Tensor_copy_their_data_and_from_numpy_shares_it():
     source = np.arange(3, dtype=np.float32)
-    copied, shared = tg.tensor(source), tg.Tensor(source)
+    copied, constructed = tg.tensor(source), tg.Tensor(source)
+    shared, as_tensor = tg.from_numpy(source), tg.as_tensor(source)
     source[0] = 7.0
-    assert copied.tolist() == [0.0, 1.0, 2.0] and shared.tolist() == [7.0, 1.0, 2.0]
+    assert copied.tolist() == [0.0, 1.0, 2.0] and constructed.tolist() == [0.0, 1.0, 2.0]
+    assert shared.tolist() == [7.0, 1.0, 2.0] and as_tensor.tolist() == [7.0, 1.0, 2.0]
+    shared += 1  # and an in-place op writes into the array it shares
+    assert source.tolist() == [8.0, 2.0, 3.0]
+    assert tg.as_tensor(source, dtype="float64").tolist() == [8.0, 2.0, 3.0]  # a converted copy
+    assert tg.as_tensor(copied) is copied
     leaf = tg.tensor([1.0, 2.0], requires_grad=True)
-    assert tg.tensor(leaf).data is not leaf.data
+    assert tg.tensor(leaf)._array is not leaf._array
 
 
 def test_nn_and_optim_are_reachable_from_the_package():

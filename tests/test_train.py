@@ -47,7 +47,7 @@ def test_evaluate_matches_a_hand_computation():
     X, y = blobs(50)
     trainer = make_trainer()
     result = trainer.evaluate(DataLoader(ArrayDataset(X, y), 16))
-    logits = X.astype(np.float64) @ trainer.model.weight.data.T.astype(np.float64) + trainer.model.bias.data
+    logits = X.astype(np.float64) @ trainer.model.weight._array.T.astype(np.float64) + trainer.model.bias._array
     log_probs = logits - np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1, keepdims=True)) \
         - logits.max(1, keepdims=True)
     assert result["loss"] == pytest.approx(-log_probs[np.arange(50), y].mean(), rel=1e-5)

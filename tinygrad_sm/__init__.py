@@ -5,31 +5,42 @@
     >>> (x ** 3).sum().backward()
     >>> x.grad
     tensor([ 3., 12., 27.])
+
+The names follow PyTorch, so that code written for it runs with ``import tinygrad_sm as torch``:
+the dtypes (``tg.float32``, ``tg.long``), ``tg.device``, ``tg.cuda``, and the torch-level
+functions (``tg.matmul``, ``tg.exp``, ... in ``functions.py``).
 """
 import numpy as _np
 
 # tensor comes first: it imports the engine (autograd) and the ops once Tensor is defined.
-from .tensor import (Tensor, arange, normal, ones, ones_like, rand, randn, tensor, zeros,  # isort: skip
-                     zeros_like)
+from .tensor import (Tensor, arange, as_tensor, from_numpy, normal, ones, ones_like,  # isort: skip
+                     rand, randn, tensor, zeros, zeros_like)
 from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad
-from .backend import cuda_available
+from .backend import cuda_available, device
+from .functions import *  # noqa: F401,F403  (matmul, exp, ...: the torch-level functions)
+from .functions import __all__ as _functions
 from .gradcheck import gradcheck, gradgradcheck
 from .random import manual_seed
-from . import nn, optim  # noqa: E402  (tg.nn and tg.optim, as torch.nn and torch.optim)
+from . import cuda, nn, optim  # noqa: E402  (tg.cuda, tg.nn, tg.optim, as in torch)
 
-float16 = _np.dtype("float16")
-float32 = _np.dtype("float32")
-float64 = _np.dtype("float64")
-int32 = _np.dtype("int32")
-int64 = _np.dtype("int64")
+# The dtypes, by NumPy's names and PyTorch's (tg.float is float32 and tg.long int64, as in torch).
+float16 = half = _np.dtype("float16")
+float32 = float = _np.dtype("float32")  # noqa: A001
+float64 = double = _np.dtype("float64")
+int8 = _np.dtype("int8")
+int16 = short = _np.dtype("int16")
+int32 = int = _np.dtype("int32")  # noqa: A001
+int64 = long = _np.dtype("int64")
 uint8 = _np.dtype("uint8")
-bool_ = _np.dtype("bool")
+bool = bool_ = _np.dtype("bool")  # noqa: A001
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "tensor", "zeros", "ones", "zeros_like", "ones_like", "arange", "rand", "randn",
-    "normal", "manual_seed", "grad", "no_grad", "enable_grad", "is_grad_enabled", "Function",
-    "gradcheck", "gradgradcheck", "cuda_available", "float16", "float32", "float64", "int32",
-    "int64", "uint8", "bool_", "nn", "optim",
+    "Tensor", "tensor", "from_numpy", "as_tensor", "zeros", "ones", "zeros_like", "ones_like",
+    "arange", "rand", "randn", "normal", "manual_seed", "grad", "no_grad", "enable_grad",
+    "is_grad_enabled", "Function", "gradcheck", "gradgradcheck", "cuda_available", "device",
+    "float16", "half", "float32", "float", "float64", "double", "int8", "int16", "short",
+    "int32", "int", "int64", "long", "uint8", "bool", "bool_", "cuda", "nn", "optim",
+    *_functions,
 ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import threading
 import weakref
 from typing import Any, Sequence
 
@@ -34,16 +35,22 @@ from .tensor import Tensor
 
 
 # ---------------------------------------------------------------------------------------------
-# Grad mode: one flag, switched by no_grad() and enable_grad().
+# Grad mode: one flag per thread, switched by no_grad() and enable_grad().
 # ---------------------------------------------------------------------------------------------
 
-class _GradMode:
+class _GradMode(threading.local):
+    """The grad-mode flag. Each thread sees its own copy, as in PyTorch: a ``no_grad()`` block
+    or a backward pass in one thread never turns recording off in another."""
+
     enabled = True
 
 
+_grad_mode = _GradMode()
+
+
 def is_grad_enabled() -> bool:
-    """True unless inside ``no_grad()``."""
-    return _GradMode.enabled
+    """True unless inside ``no_grad()`` (in this thread)."""
+    return _grad_mode.enabled
 
 
 class _SetGradMode(contextlib.ContextDecorator):
@@ -62,16 +69,18 @@ class _SetGradMode(contextlib.ContextDecorator):
         return self(func)
 
     def __init__(self, func: Any = None) -> None:
-        # A stack, not one slot: a decorator is a single instance that is entered again when
-        # the decorated function calls itself, and each exit must restore its own entry's value.
-        self._previous: list[bool] = []
+        # One stack per thread: a decorated function is a single instance that may be entered
+        # again, by a recursive call or by another thread, and each exit must restore the value
+        # that its own entry saw, in its own thread.
+        self._previous = threading.local()
 
     def __enter__(self) -> None:
-        self._previous.append(_GradMode.enabled)
-        _GradMode.enabled = self.mode
+        stack = self._previous.__dict__.setdefault("stack", [])
+        stack.append(_grad_mode.enabled)
+        _grad_mode.enabled = self.mode
 
     def __exit__(self, *exc: Any) -> None:
-        _GradMode.enabled = self._previous.pop()
+        _grad_mode.enabled = self._previous.stack.pop()
 
 
 class no_grad(_SetGradMode):
@@ -84,6 +93,58 @@ class enable_grad(_SetGradMode):
     """Record the graph again inside a ``no_grad()`` block: ``with enable_grad(): ...``."""
 
     mode = True
+
+
+# ---------------------------------------------------------------------------------------------
+# Versions: noticing that a value saved for backward was changed in place.
+# ---------------------------------------------------------------------------------------------
+
+class Version:
+    """How many times one array has been written in place: its *version*.
+
+    Every tensor that shows the same memory (a view made by ``reshape``, ``transpose`` or basic
+    indexing, ``detach()``, ``.data``) holds the same ``Version``, so a write through any of them
+    counts for all. A tensor gets one on first need, when it is written or viewed; until then its
+    version is 0. ``aliased`` says that some other tensor shares the memory.
+    """
+
+    __slots__ = ("count", "aliased")
+
+    def __init__(self, count: int = 0) -> None:
+        self.count = count
+        self.aliased = False
+
+
+def version_of(t: Tensor) -> int:
+    """The number of in-place writes to ``t``'s memory so far."""
+    return 0 if t._version is None else t._version.count
+
+
+def shared_version(t: Tensor) -> Version:
+    """``t``'s Version, for a new tensor that shares its memory (made on first need)."""
+    v = t._version
+    if v is None:
+        v = t._version = Version()
+    v.aliased = True
+    return v
+
+
+class _Writes:
+    """The recording number of the latest in-place write, in any thread. A function recorded
+    after it cannot have seen a write since, so the backward loop checks nothing for it."""
+
+    last = -1
+
+
+def mark_written(t: Tensor) -> int:
+    """Count an in-place write into ``t``'s memory, and return the write's recording number.
+    Every in-place write in the library, the optimizers' updates included, ends here."""
+    v = t._version
+    if v is None:
+        v = t._version = Version()
+    v.count += 1
+    _Writes.last = stamp = next(_sequence)
+    return stamp
 
 
 # Numbers the recorded functions in the order they were made (see run_backward).
@@ -106,6 +167,12 @@ class Function:
     skip the inputs whose ``self.needs_input_grad`` is False. Broadcasting is undone by the
     engine, not by each op.
 
+    Three class attributes say what the op keeps, so that the engine can check it:
+    ``saves_inputs`` and ``saves_output`` are True when ``backward`` reads the *values* of the
+    inputs or of the output (not only their shapes): if one of them is changed in place before
+    backward, backward raises instead of using the new values. ``is_view`` is True when the
+    output shares the first input's memory, so that a write to one counts for both.
+
     Call an instance to apply it: ``Mul()(a, b)``.
     """
 
@@ -113,6 +180,10 @@ class Function:
     inputs: tuple[Tensor, ...] | None = None
     needs_input_grad: tuple[bool, ...] = ()
     seq = -1  # the recording order; set when the function is recorded
+    # What backward reads; a Function that does not say is assumed to read everything.
+    saves_inputs = True
+    saves_output = True
+    is_view = False
 
     def forward(self, *arrays: Any) -> Any:
         raise NotImplementedError
@@ -121,8 +192,10 @@ class Function:
         raise NotImplementedError
 
     def __call__(self, *inputs: Tensor) -> Tensor:
-        out = Tensor._wrap(self.forward(*[t.data for t in inputs]), inputs[0].device)
-        if _GradMode.enabled:
+        out = Tensor._wrap(self.forward(*[t._array for t in inputs]), inputs[0].device)
+        if self.is_view:
+            out._version = shared_version(inputs[0])
+        if _grad_mode.enabled:
             needs = tuple([t.requires_grad for t in inputs])
             if True in needs:
                 if self.inputs is not None:
@@ -130,6 +203,9 @@ class Function:
                                        f"records one call; make a new one, {self.name}(...)(...)")
                 self.inputs = inputs
                 self.needs_input_grad = needs
+                if self.saves_inputs:  # the versions that backward expects to find
+                    self.versions = tuple([0 if t._version is None else t._version.count
+                                           for t in inputs])
                 self.seq = next(_sequence)
                 # A weak reference: the output owns this function, so a strong one is a cycle.
                 self.output = weakref.ref(out)
@@ -158,6 +234,56 @@ def _released_error(fn: Function) -> RuntimeError:
         f"backward through the graph a second time: the values that {fn.name} saved for "
         "backward were released after the first backward; pass retain_graph=True to the first "
         "backward() if you need to call it twice, or recompute the forward pass")
+
+
+# An in-place op under grad mode moves a tensor's earlier value, and the op that made it, to a
+# new tensor (``Tensor._write``): id(tensor) -> (that earlier tensor, the write's recording
+# number). Keyed by id, since tensors compare elementwise; an entry goes when its tensor does.
+_replaced: dict[int, tuple[Tensor, int]] = {}
+
+
+def record_replacement(t: Tensor, earlier: Tensor, stamp: int) -> None:
+    """Note that ``earlier`` holds what ``t`` was before the in-place write numbered ``stamp``."""
+    previous = _replaced.get(id(t))
+    if previous is None:
+        weakref.finalize(t, _replaced.pop, id(t), None)
+    else:  # t was replaced before: that history now belongs to earlier
+        _replaced[id(earlier)] = previous
+        weakref.finalize(earlier, _replaced.pop, id(earlier), None)
+    _replaced[id(t)] = (earlier, stamp)
+
+
+def _as_seen_by(t: Tensor, seq: int) -> Tensor:
+    """The tensor that held ``t``'s value when the function numbered ``seq`` was recorded: the
+    functions recorded before an in-place write must see the value from before it."""
+    entry = _replaced.get(id(t))
+    while entry is not None and entry[1] > seq:
+        t = entry[0]
+        entry = _replaced.get(id(t))
+    return t
+
+
+def _check_saved(fn: Function) -> None:
+    """Before ``fn.backward``, when something has been written in place since ``fn`` was recorded:
+    point ``fn`` at the values it saw, and raise if one it reads has been changed since."""
+    fn.inputs = tuple([_as_seen_by(t, fn.seq) for t in fn.inputs])
+    if fn.saves_inputs:
+        for i, (t, then) in enumerate(zip(fn.inputs, fn.versions)):
+            if version_of(t) != then:
+                raise _modified_error(fn, f"input {i}", t, then)
+    if fn.saves_output:
+        out = fn.output()
+        if out is not None and version_of(out) != 0:  # an output starts at version 0
+            raise _modified_error(fn, "output", out, 0)
+
+
+def _modified_error(fn: Function, which: str, t: Tensor, then: int) -> RuntimeError:
+    return RuntimeError(
+        f"a tensor that {fn.name} saved for backward has been changed by an in-place operation: "
+        f"its {which}, of shape {t.shape}, was at version {then} when {fn.name} ran and is at "
+        f"version {version_of(t)} now, so its gradient would use the wrong values. Change a "
+        "copy instead (x = x.clone() before the in-place op), or make the change after "
+        "backward")
 
 
 def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
@@ -190,8 +316,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
         pending = len(wanted)
     else:
         pending = -1
-    previous_mode = _GradMode.enabled
-    _GradMode.enabled = create_graph
+    previous_mode = _grad_mode.enabled
+    _grad_mode.enabled = create_graph
     try:
         for root, g in zip(roots, root_grads):
             if id(root) in grads:  # the same output given twice
@@ -207,13 +333,15 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
                 if pending == 0:
                     break
             fn = tensor.grad_fn
+            if fn.seq < _Writes.last:  # something was written in place since fn was recorded
+                _check_saved(fn)
             for inp, need, ig in zip(fn.inputs, fn.needs_input_grad, fn.backward(g)):
                 if not need or ig is None:
                     continue
-                if ig.data.shape != inp.data.shape:
-                    ig = ig.sum_to(inp.data.shape)
-                if ig.data.dtype != inp.data.dtype:  # a float32 parameter gets a float32 gradient
-                    ig = ig.astype(inp.data.dtype)
+                if ig._array.shape != inp._array.shape:
+                    ig = ig.sum_to(inp._array.shape)
+                if ig._array.dtype != inp._array.dtype:  # a float32 input gets a float32 gradient
+                    ig = ig.astype(inp._array.dtype)
                 previous = grads.get(id(inp))
                 if previous is None:
                     receive(inp, ig)
@@ -236,9 +364,9 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
                 # A leaf's .grad owns its array: g may be the very tensor another leaf gets
                 # too (add hands g to both inputs) or a view into another gradient (reshape,
                 # transpose), and users may update .grad in place (clipping, scaling).
-                leaf.grad = Tensor._wrap(copy_array(g.data), leaf.device)
+                leaf.grad = Tensor._wrap(copy_array(g._array), leaf.device)
     finally:
-        _GradMode.enabled = previous_mode
+        _grad_mode.enabled = previous_mode
     # One entry per input, in order, even when an input is listed twice.
     return None if wanted is None else [wanted[id(t)] for t in inputs]
 
@@ -248,12 +376,12 @@ def _root_gradients(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | Non
     """The seed gradients: ones for scalar outputs, else the ones the caller gave."""
     if grad_outputs is None and len(outputs) == 1:  # the usual loss.backward(): checked first
         out = outputs[0]
-        if out.requires_grad and out.data.size == 1:
+        if out.requires_grad and out._array.size == 1:
             # dout/dout = 1. On the CPU a NumPy scalar does for a 0-d output, and costs less
             # to make than an array; on the GPU it must be a CuPy array like the rest.
-            data = out.data
+            data = out._array
             if data.ndim == 0 and out.device == "cpu":
-                return [Tensor._wrap(data.dtype.type(1), "cpu")]
+                return [Tensor._wrap(data.dtype.type(1), out.device)]
             return [Tensor._wrap(out._xp.ones(data.shape, data.dtype), out.device)]
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
@@ -272,7 +400,7 @@ def _root_gradients(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | Non
                     f"{caller}: the output has shape {out.shape}, and a gradient can only be "
                     "created implicitly for a scalar output; reduce it first (e.g. .sum()) or "
                     "pass gradient=ones_like(output)")
-            g = Tensor._wrap(out._xp.ones_like(out.data), out.device)
+            g = Tensor._wrap(out._xp.ones_like(out._array), out.device)
         elif not isinstance(g, Tensor):
             g = Tensor(g, dtype=out.dtype, device=out.device)
         if g.shape != out.shape:

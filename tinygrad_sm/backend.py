@@ -15,6 +15,44 @@ import numpy as np
 DEVICES = ("cpu", "cuda")
 DEVICE_ENV = "TINYGRAD_SM_DEVICE"
 
+
+class device(str):
+    """A device, as ``torch.device``: ``device("cpu")``, ``device("cuda")`` or ``device("cuda:0")``.
+
+    It *is* the string ``"cpu"`` or ``"cuda"``, so it goes wherever a device name does and
+    compares equal to one; ``type`` and ``index`` are PyTorch's attributes. Every tensor's
+    ``.device`` is one of the two instances below. Only one GPU is used: index 0.
+    """
+
+    def __new__(cls, name: str, index: int | None = None) -> device:
+        if isinstance(name, device):
+            return name
+        name, _, number = str(name).partition(":")
+        if number:
+            if index is not None or not number.isdigit():
+                raise ValueError(f"invalid device {name}:{number}: expected 'cpu', 'cuda' or "
+                                 "'cuda:0'")
+            index = int(number)
+        if name not in DEVICES:
+            raise ValueError(f"unknown device {name!r}: expected one of {DEVICES}")
+        if index not in (None, 0) or (index is not None and name == "cpu"):
+            raise ValueError(f"device {name!r} has no index {index}: tinygrad_sm uses one GPU, "
+                             "'cuda' (the same as 'cuda:0'), and the CPU, 'cpu'")
+        return _CANONICAL[name] if name in _CANONICAL else super().__new__(cls, name)
+
+    @property
+    def type(self) -> str:
+        return str(self)
+
+    @property
+    def index(self) -> int | None:
+        return 0 if self == "cuda" else None
+
+
+_CANONICAL: dict[str, device] = {}
+CPU = _CANONICAL["cpu"] = device("cpu")
+CUDA = _CANONICAL["cuda"] = device("cuda")
+
 _cupy: ModuleType | None = None
 
 
@@ -52,16 +90,20 @@ def cuda_available() -> bool:
     return True
 
 
-def check_device(device: str | None) -> str:
-    """Return a valid device name: ``device``, else ``$TINYGRAD_SM_DEVICE``, else ``"cpu"``."""
-    if device is None:
-        device = os.environ.get(DEVICE_ENV) or "cpu"
+def check_device(name: str | None) -> device:
+    """The device named by ``name`` (``"cpu"``, ``"cuda"``, ``"cuda:0"`` or a ``device``), else by
+    ``$TINYGRAD_SM_DEVICE``, else the CPU."""
+    if name is None:
+        name = os.environ.get(DEVICE_ENV) or "cpu"
         where = f" (from ${DEVICE_ENV})"
     else:
         where = ""
-    if device not in DEVICES:
-        raise ValueError(f"unknown device {device!r}{where}: expected one of {DEVICES}")
-    return device
+    found = _CANONICAL.get(name)
+    if found is not None:
+        return found
+    if not isinstance(name, str) or name.partition(":")[0] not in DEVICES:
+        raise ValueError(f"unknown device {name!r}{where}: expected one of {DEVICES}")
+    return device(name)
 
 
 def usable_device(device: str | None) -> str:
@@ -82,13 +124,13 @@ def array_module_of(array: Any) -> ModuleType:
     return np if isinstance(array, (np.ndarray, np.generic)) else _import_cupy()
 
 
-def device_of(array: Any) -> str:
-    """The device an array lives on: ``"cpu"`` for NumPy arrays, ``"cuda"`` for CuPy arrays."""
+def device_of(array: Any) -> device:
+    """The device an array lives on: the CPU for NumPy arrays, ``"cuda"`` for CuPy arrays."""
     if isinstance(array, (np.ndarray, np.generic)):
-        return "cpu"
+        return CPU
     if _cupy is not None and isinstance(array, _cupy.ndarray):
-        return "cuda"
-    return "cpu"
+        return CUDA
+    return CPU
 
 
 def to_device(array: Any, device: str) -> Any:

@@ -31,7 +31,7 @@ def _float64_copies(inputs: Sequence[Tensor]) -> list[Tensor]:
             continue
         # C order: the numeric pass perturbs elements through a flat view, and reshape(-1) of
         # a transposed (Fortran-ordered) array would be a copy, leaving the input untouched.
-        copies.append(Tensor(t.data.astype(np.float64, order="C"),
+        copies.append(Tensor(t._array.astype(np.float64, order="C"),
                              requires_grad=t.requires_grad, device=t.device))
     return copies
 
@@ -77,7 +77,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Tensor], *, eps:
     worst = None
     for k, i in enumerate(checked):
         x = xs[i]
-        flat = x.data.reshape(-1)
+        flat = x._array.reshape(-1)
         for j in range(flat.size):
             original = flat[j].item()
             flat[j] = original + eps
@@ -122,7 +122,7 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Tensor], *,
         grads = grad([o for o, _ in pairs], wanted, grad_outputs=[w for _, w in pairs],
                      create_graph=True, allow_unused=True)
         # An input that the first derivative no longer depends on has a zero second derivative.
-        return tuple(Tensor(a.data * 0) if g is None else g for a, g in zip(wanted, grads))
+        return tuple(Tensor(a._array * 0) if g is None else g for a, g in zip(wanted, grads))
 
     return gradcheck(first_derivative, xs, eps=eps, atol=atol, rtol=rtol, seed=seed,
                      raise_exception=raise_exception)

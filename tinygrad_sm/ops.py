@@ -19,13 +19,15 @@ import numpy as np
 
 from .autograd import Function
 from .backend import array_module_of as _xp
-from .backend import reduce_max, reduce_sum, scatter_add
+from .backend import copy_array, reduce_max, reduce_sum, scatter_add
 
 
 # ----------------------------------------------------------------------- binary arithmetic
 
 class Add(Function):
     """z = a + b;  dz/da = 1, dz/db = 1."""
+
+    saves_inputs = saves_output = False
 
     def forward(self, a, b):
         return a + b
@@ -37,6 +39,8 @@ class Add(Function):
 class Sub(Function):
     """z = a - b;  dz/da = 1, dz/db = -1."""
 
+    saves_inputs = saves_output = False
+
     def forward(self, a, b):
         return a - b
 
@@ -46,6 +50,8 @@ class Sub(Function):
 
 class Mul(Function):
     """z = a * b;  dz/da = b, dz/db = a."""
+
+    saves_output = False
 
     def forward(self, a, b):
         return a * b
@@ -58,6 +64,8 @@ class Mul(Function):
 
 class Div(Function):
     """z = a / b;  dz/da = 1 / b, dz/db = -a / b**2."""
+
+    saves_output = False
 
     def forward(self, a, b):
         return a / b
@@ -82,7 +90,7 @@ class Pow(Function):
             # A constant exponent (x ** 2) needs no graph for b - 1: it is computed on the array,
             # and only where b != 0: x ** 0 = 1 is flat, but b * a**(b-1) would give 0 * inf =
             # NaN at a = 0, where 0 * a**0 gives the slope 0.
-            b_minus_1 = b - 1 if need_b else b._constant(b.data - (b.data != 0))
+            b_minus_1 = b - 1 if need_b else b._constant(b._array - (b._array != 0))
             ga = g * (a ** b_minus_1 * b)
         if need_b:
             gb = g * self.output() * a.log()
@@ -91,6 +99,8 @@ class Pow(Function):
 
 class MatMul(Function):
     """Z = A @ B over the last two axes (earlier axes broadcast);  dA = G @ B^T, dB = A^T @ G."""
+
+    saves_output = False
 
     def forward(self, a, b):
         return a @ b
@@ -106,6 +116,8 @@ class MatMul(Function):
 class Neg(Function):
     """y = -x;  dy/dx = -1."""
 
+    saves_inputs = saves_output = False
+
     def forward(self, x):
         return -x
 
@@ -115,6 +127,8 @@ class Neg(Function):
 
 class Exp(Function):
     """y = e**x;  dy/dx = e**x = y."""
+
+    saves_inputs = False
 
     def forward(self, x):
         return _xp(x).exp(x)
@@ -126,6 +140,8 @@ class Exp(Function):
 class Log(Function):
     """y = ln x;  dy/dx = 1 / x."""
 
+    saves_output = False
+
     def forward(self, x):
         return _xp(x).log(x)
 
@@ -135,6 +151,8 @@ class Log(Function):
 
 class Sqrt(Function):
     """y = sqrt(x);  dy/dx = 1 / (2 sqrt(x)) = 1 / (2y)."""
+
+    saves_inputs = False
 
     def forward(self, x):
         return _xp(x).sqrt(x)
@@ -146,6 +164,8 @@ class Sqrt(Function):
 class Abs(Function):
     """y = |x|;  dy/dx = sign(x) (0 at x = 0, as in PyTorch)."""
 
+    saves_inputs = saves_output = False  # the signs are kept as an array
+
     def forward(self, x):
         self.sign = _xp(x).sign(x)
         return abs(x)
@@ -156,6 +176,8 @@ class Abs(Function):
 
 class ReLU(Function):
     """y = max(x, 0);  dy/dx = 1 where x > 0, else 0."""
+
+    saves_inputs = saves_output = False  # the mask is kept as an array
 
     def forward(self, x):
         self.positive = (x > 0).astype(x.dtype)
@@ -171,6 +193,8 @@ class Sigmoid(Function):
     Computed as e**x / (1 + e**x) for x < 0 so that e**-x never overflows.
     """
 
+    saves_inputs = False
+
     def forward(self, x):
         xp = _xp(x)
         e = xp.exp(-abs(x))  # in (0, 1]: no overflow on either side
@@ -184,6 +208,8 @@ class Sigmoid(Function):
 class Tanh(Function):
     """y = tanh x;  dy/dx = 1 - y**2."""
 
+    saves_inputs = False
+
     def forward(self, x):
         return _xp(x).tanh(x)
 
@@ -194,6 +220,8 @@ class Tanh(Function):
 
 class Cast(Function):
     """y = x as another dtype;  the gradient is cast back to x's dtype."""
+
+    saves_inputs = saves_output = False
 
     def __init__(self, dtype):
         self.dtype = dtype
@@ -226,6 +254,8 @@ class Sum(Function):
     """y = scale * (sum of x over ``axis``): scale is 1 for ``sum`` and 1/n for ``mean``;
     each x gets scale times the gradient of the sum it went into."""
 
+    saves_inputs = saves_output = False
+
     def __init__(self, axis, keepdims, scale=1.0):
         self.axis, self.keepdims, self.scale = axis, keepdims, scale
 
@@ -244,6 +274,8 @@ class Sum(Function):
 class Max(Function):
     """y = max of x over ``axis``;  the gradient goes to the maximal entries, split evenly
     between ties (``Tensor.min`` is this op on -x)."""
+
+    saves_inputs = saves_output = False  # the winners are kept as an array
 
     def __init__(self, axis, keepdims):
         self.axis, self.keepdims = axis, keepdims
@@ -272,6 +304,8 @@ class LogSumExp(Function):
     Softmax op of x, it can still be differentiated again.
     """
 
+    saves_inputs = saves_output = False  # the softmax is kept as an array
+
     def __init__(self, axis, keepdims):
         self.axis, self.keepdims = axis, keepdims
 
@@ -297,6 +331,8 @@ class Softmax(Function):
     ``known`` is y when the caller has computed it already: the op then only records itself.
     """
 
+    saves_inputs = False
+
     def __init__(self, axis, known=None):
         self.axis, self.known = axis, known
 
@@ -313,6 +349,8 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """y = x - logsumexp(x) along ``axis``;  dx = g - softmax(x) * sum(g), softmax(x) = e**y."""
+
+    saves_inputs = False
 
     def __init__(self, axis):
         self.axis = axis
@@ -338,11 +376,15 @@ def log_softmax_array(x, axis):
 class Reshape(Function):
     """y = x with a new shape;  the gradient is reshaped back."""
 
+    saves_inputs = saves_output = False
+
     def __init__(self, shape):
         self.shape = shape
 
     def forward(self, x):
-        return x.reshape(self.shape)
+        out = x.reshape(self.shape)
+        self.is_view = _shares_memory(out, x)  # a reshape copies when the layout demands it
+        return out
 
     def backward(self, g):
         return (g.reshape(self.inputs[0].shape),)
@@ -350,6 +392,9 @@ class Reshape(Function):
 
 class Transpose(Function):
     """y = x with its axes permuted;  the gradient is permuted back by the inverse permutation."""
+
+    saves_inputs = saves_output = False
+    is_view = True
 
     def __init__(self, axes):
         self.axes = axes
@@ -363,6 +408,8 @@ class Transpose(Function):
 
 class BroadcastTo(Function):
     """y = x repeated along broadcast axes;  the gradient sums over them (``sum_to``)."""
+
+    saves_inputs = saves_output = False
 
     def __init__(self, shape):
         self.shape = shape
@@ -382,11 +429,15 @@ class GetItem(Function):
     """y = x[index];  the gradient is scattered back into zeros of x's shape, adding where an
     index repeats (``IndexAdd``)."""
 
+    saves_inputs = saves_output = False
+
     def __init__(self, index):
         self.index = index
 
     def forward(self, x):
-        return x[self.index]
+        out = x[self.index]
+        self.is_view = _shares_memory(out, x)  # basic indexing gives a view, the rest copies
+        return out
 
     def backward(self, g):
         return (IndexAdd(self.inputs[0].shape, self.index)(g),)
@@ -395,6 +446,8 @@ class GetItem(Function):
 class IndexAdd(Function):
     """y = zeros(shape) with y[index] += x, once per occurrence of each index;  the adjoint of
     ``GetItem``, whose backward it is: dx = g[index]."""
+
+    saves_inputs = saves_output = False
 
     def __init__(self, shape, index):
         self.shape, self.index = shape, index
@@ -409,6 +462,44 @@ class IndexAdd(Function):
 
     def backward(self, g):
         return (GetItem(self.index)(g),)
+
+
+class SetItem(Function):
+    """y = x with y[index] = v: how an in-place op is recorded in a graph (``Tensor._write``);
+    dx = g with zeros at index (those elements were overwritten), dv = g[index]."""
+
+    saves_inputs = saves_output = False
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x, v):
+        out = copy_array(x)
+        out[self.index] = v
+        return out
+
+    def backward(self, g):
+        need_x, need_v = self.needs_input_grad
+        gx = SetItem(self.index)(g, g._constant(g.dtype.type(0))) if need_x else None
+        return gx, (GetItem(self.index)(g) if need_v else None)
+
+
+class Clone(Function):
+    """y = a copy of x in new memory;  dy/dx = 1."""
+
+    saves_inputs = saves_output = False
+
+    def forward(self, x):
+        return copy_array(x)
+
+    def backward(self, g):
+        return (g,)
+
+
+def _shares_memory(out: Any, x: Any) -> bool:
+    """True when ``out`` is a view of ``x``'s memory (NumPy and CuPy set ``base`` on views)."""
+    base = out.base
+    return base is not None and (base is x or base is x.base)
 
 
 def _is_basic_index(index: Any) -> bool:

@@ -11,7 +11,9 @@ The training loop they serve::
 
 ``step()`` runs on every batch, so it updates each parameter's array in place with array
 operations (NumPy or CuPy, whichever holds the parameter): no graph is recorded, no Tensor is
-made, and few temporaries are allocated. Parameters whose ``.grad`` is None are left alone.
+made, and few temporaries are allocated. Each update counts as an in-place write
+(``autograd.mark_written``), so a graph recorded before ``step()`` cannot be differentiated after
+it with the new values by mistake. Parameters whose ``.grad`` is None are left alone.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 
 from . import backend
+from .autograd import mark_written
 from .tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam"]
@@ -103,7 +106,7 @@ class Optimizer:
             if key in self.counters:
                 result[key] = int(value)
                 continue
-            array = value.data if isinstance(value, Tensor) else value
+            array = value._array if isinstance(value, Tensor) else value
             if not hasattr(array, "shape"):
                 array = np.asarray(array)
             if tuple(array.shape) != p.shape:
@@ -154,9 +157,9 @@ class SGD(Optimizer):
         for p, state in zip(self.params, self.state):
             if p.grad is None:
                 continue
-            g = p.grad.data  # may share memory with other gradients: never written to
+            g = p.grad._array  # may share memory with other gradients: never written to
             if weight_decay != 0:
-                g = g + weight_decay * p.data
+                g = g + weight_decay * p._array
             if momentum != 0:
                 buf = state.get("momentum_buffer")
                 if buf is None:  # an array even when g is a NumPy scalar (0-d parameters)
@@ -166,7 +169,8 @@ class SGD(Optimizer):
                     buf *= momentum
                     buf += g
                 g = g + momentum * buf if self.nesterov else buf
-            p.data -= lr * g
+            p._array -= lr * g
+            mark_written(p)
 
 
 class Adam(Optimizer):
@@ -209,13 +213,13 @@ class Adam(Optimizer):
             if p.grad is None:
                 continue
             xp = backend.array_module(p.device)
-            g = p.grad.data  # may share memory with other gradients: never written to
+            g = p.grad._array  # may share memory with other gradients: never written to
             if weight_decay != 0:
-                g = g + weight_decay * p.data
+                g = g + weight_decay * p._array
             if not state:
                 state["step"] = 0
-                state["exp_avg"] = xp.zeros_like(p.data)
-                state["exp_avg_sq"] = xp.zeros_like(p.data)
+                state["exp_avg"] = xp.zeros_like(p._array)
+                state["exp_avg_sq"] = xp.zeros_like(p._array)
             state["step"] += 1
             t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
             m *= beta1
@@ -229,7 +233,8 @@ class Adam(Optimizer):
             denom += eps
             update = m / denom
             update *= lr / (1 - beta1 ** t)
-            p.data -= update
+            p._array -= update
+            mark_written(p)
 
 
 # ---------------------------------------------------------------------- checks

@@ -24,6 +24,8 @@ dtype rules
 from __future__ import annotations
 
 import math
+import operator
+import weakref
 from typing import Any, Iterable, Iterator
 
 import numpy as np
@@ -98,6 +100,16 @@ def _single_axis(axis: Any, ndim: int) -> int:
     return _normalize_axis(axis, ndim)[0]
 
 
+def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> tuple[Any, bool]:
+    """``axis`` and ``keepdims`` from NumPy's spelling or PyTorch's (``dim``, ``keepdim``)."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"got both axis={axis!r} and dim={dim!r}: they are the same "
+                            "argument; pass one")
+        axis = dim
+    return axis, bool(keepdims if keepdim is None else keepdim)
+
+
 def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     """Two tensors of different dtypes, ready for a binary op.
 
@@ -108,9 +120,9 @@ def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     """
     a_float, b_float = a.dtype.kind in "fc", b.dtype.kind in "fc"
     if a_float and not b_float:
-        return a, Tensor._wrap(b.data.astype(a.dtype), b.device)
+        return a, Tensor._wrap(b._array.astype(a.dtype), b.device)
     if b_float and not a_float:
-        return Tensor._wrap(a.data.astype(b.dtype), a.device), b
+        return Tensor._wrap(a._array.astype(b.dtype), a.device), b
     return a, b
 
 
@@ -120,29 +132,35 @@ class Tensor:
     ``Tensor(data, requires_grad=False, dtype=None, device=None)`` makes a leaf from a number, a
     (nested) list, or a NumPy/CuPy array. ``device`` defaults to the array's own device, else to
     ``$TINYGRAD_SM_DEVICE``, else ``"cpu"``. See the module docstring for the dtype rules.
-    An array that needs no conversion is used as it is, not copied (like ``torch.from_numpy``),
-    so in-place updates reach it; ``tinygrad_sm.tensor(...)`` makes a copy.
+    The tensor owns a copy of the data, as ``torch.Tensor(ndarray)`` does, so that in-place ops
+    never write into the caller's array; ``from_numpy`` and ``as_tensor`` share the array instead.
 
-    Attributes: ``data`` (the underlying array), ``grad`` (a Tensor or None), ``requires_grad``,
-    ``grad_fn`` (the op that made it, None for leaves), ``device``, and the properties ``shape``,
-    ``ndim``, ``dtype``, ``size``, ``is_leaf``, ``T``.
+    Attributes: ``grad`` (a Tensor or None), ``requires_grad``, ``grad_fn`` (the op that made it,
+    None for leaves), ``device``, and the properties ``data`` (the same memory as a tensor cut
+    from the graph, as in PyTorch), ``shape``, ``ndim``, ``dtype``, ``size``, ``is_leaf``, ``T``.
+    ``numpy()`` gives the array. In-place ops (``+=``, ``x[i] = v``, ``zero_()``, ...) follow
+    PyTorch's rules; see "In-place ops" below.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "device", "__weakref__")
+    __slots__ = ("_array", "grad", "requires_grad", "grad_fn", "device", "_version", "__weakref__")
     # NumPy should hand ``array * tensor`` to Tensor.__rmul__ rather than loop over the tensor.
     __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  device: str | None = None) -> None:
-        if isinstance(data, Tensor):
-            data = data.data
-        if device is None and backend.device_of(data) == "cuda":
+        source = data._array if isinstance(data, Tensor) else data
+        if device is None and backend.device_of(source) == "cuda":
             device = "cuda"
         self.device = backend.check_device(device)
-        self.data = _to_array(data, None if dtype is None else to_dtype(dtype), self.device)
+        array = _to_array(source, None if dtype is None else to_dtype(dtype), self.device)
+        # A tensor owns its memory, as torch.Tensor(ndarray) does: in-place ops and optimizers
+        # write into it, and must never write into the caller's array. from_numpy() and
+        # as_tensor() share instead.
+        self._array = backend.copy_array(array) if array is source else array
         self.grad: Tensor | None = None
         self.grad_fn = None
         self.requires_grad = False
+        self._version = None  # the autograd.Version of its memory, made on first need
         if requires_grad:
             self.requires_grad_(True)
 
@@ -150,11 +168,12 @@ class Tensor:
     def _wrap(data: Any, device: str) -> Tensor:
         """A tensor around an existing array, with no checks: the fast path every op takes."""
         t = _new(Tensor)
-        t.data = data
+        t._array = data
         t.device = device
         t.grad = None
         t.requires_grad = False
         t.grad_fn = None
+        t._version = None
         return t
 
     def _constant(self, array: Any) -> Tensor:
@@ -174,23 +193,23 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._array.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._array.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._array.dtype
 
     @property
     def size(self) -> int:
         """The number of elements (PyTorch's ``numel()``)."""
-        return self.data.size
+        return self._array.size
 
     def numel(self) -> int:
-        return self.data.size
+        return self._array.size
 
     @property
     def is_leaf(self) -> bool:
@@ -229,13 +248,13 @@ class Tensor:
                 kind = other.dtype.kind  # NumPy scalars count as numbers too
             if kind is None:
                 other = Tensor(other, device=self.device)
-            elif _KIND_RANK[kind] <= _KIND_RANK[self.data.dtype.kind]:
+            elif _KIND_RANK[kind] <= _KIND_RANK[self._array.dtype.kind]:
                 # A number takes the tensor's dtype when its kind fits (x * 2.5 stays float32).
-                return self, Tensor._wrap(self.data.dtype.type(other), self.device)
+                return self, Tensor._wrap(self._array.dtype.type(other), self.device)
             else:
                 dtype = _DEFAULT_FOR_KIND[kind] if kind in _DEFAULT_FOR_KIND else other.dtype
                 other = Tensor._wrap(dtype.type(other), self.device)
-        if other.data.dtype is self.data.dtype:  # the common case: nothing to promote
+        if other._array.dtype is self._array.dtype:  # the common case: nothing to promote
             return self, other
         return _promote(self, other)
 
@@ -281,7 +300,7 @@ class Tensor:
         """Matrix product with NumPy's rules: 1-D operands are treated as a row (left) or a
         column (right) vector, and that axis is dropped from the result."""
         left, right = self._operands(other)
-        a_shape, b_shape = left.data.shape, right.data.shape
+        a_shape, b_shape = left._array.shape, right._array.shape
         if len(a_shape) >= 2 and len(b_shape) >= 2 and a_shape[-1] == b_shape[-2]:
             return ops.MatMul()(left, right)  # the common case, with nothing to check or reshape
         if left.ndim == 0 or right.ndim == 0:
@@ -312,32 +331,163 @@ class Tensor:
         if other is None or isinstance(other, str):
             return NotImplemented
         a, b = self._operands(other)
-        return Tensor._wrap(a.data == b.data, self.device)
+        return Tensor._wrap(a._array == b._array, self.device)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         if other is None or isinstance(other, str):
             return NotImplemented
         a, b = self._operands(other)
-        return Tensor._wrap(a.data != b.data, self.device)
+        return Tensor._wrap(a._array != b._array, self.device)
 
     def __lt__(self, other: Any) -> Tensor:
         a, b = self._operands(other)
-        return Tensor._wrap(a.data < b.data, self.device)
+        return Tensor._wrap(a._array < b._array, self.device)
 
     def __le__(self, other: Any) -> Tensor:
         a, b = self._operands(other)
-        return Tensor._wrap(a.data <= b.data, self.device)
+        return Tensor._wrap(a._array <= b._array, self.device)
 
     def __gt__(self, other: Any) -> Tensor:
         a, b = self._operands(other)
-        return Tensor._wrap(a.data > b.data, self.device)
+        return Tensor._wrap(a._array > b._array, self.device)
 
     def __ge__(self, other: Any) -> Tensor:
         a, b = self._operands(other)
-        return Tensor._wrap(a.data >= b.data, self.device)
+        return Tensor._wrap(a._array >= b._array, self.device)
 
     # Tensors are used as dict keys (the engine's gradient table, optimizer state) by identity.
     __hash__ = object.__hash__
+
+    # ------------------------------------------------------------------ in-place ops
+    #
+    # Every in-place op ends in _write(index, value), self[index] = value, and follows PyTorch:
+    # * Outside a graph (grad mode off, or neither side requires grad) it writes into self's
+    #   memory and counts a new version of it (autograd.mark_written). The book's
+    #   ``with no_grad(): param -= lr * param.grad / batch_size`` takes this path.
+    # * On a leaf that requires grad, under grad mode, it raises: backward needs its value.
+    # * Inside a graph it is recorded as an op, SetItem, so that gradients flow through the
+    #   write. self then stands for the new value; its earlier value, and the op that made it,
+    #   move to a new tensor, which the ops recorded before the write still see
+    #   (autograd.record_replacement).
+    # A saved value changed in place any other way makes backward raise (autograd._check_saved).
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._update(ops.Add, operator.iadd, other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._update(ops.Sub, operator.isub, other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._update(ops.Mul, operator.imul, other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._update(ops.Div, operator.itruediv, other)
+
+    add_, sub_, mul_, div_ = __iadd__, __isub__, __imul__, __itruediv__
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """``x[index] = value``, with NumPy's indexing; ``value`` broadcasts to ``x[index]``."""
+        self._write(self._index(index), self._value(value))
+
+    def zero_(self) -> Tensor:
+        """Set every element to 0, in place; return self."""
+        return self.fill_(0)
+
+    def fill_(self, value: Any) -> Tensor:
+        """Set every element to ``value`` (a number or a one-element tensor), in place."""
+        return self._write(Ellipsis, self._value(value))
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy ``src``'s values into this tensor's memory (``src`` broadcasts to its shape)."""
+        if isinstance(src, Tensor) and src.device != self.device:
+            src = src.to(self.device)
+        return self._write(Ellipsis, self._value(src))
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        """Fill with samples of N(mean, std**2), in place (the library's generator)."""
+        if not std >= 0:
+            raise ValueError(f"normal_ needs std >= 0, got {std}")
+        return self.copy_(Tensor(generator().normal(mean, std, self.shape), dtype=self.dtype))
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        """Fill with samples of U(a, b), in place (the library's generator)."""
+        if not a <= b:
+            raise ValueError(f"uniform_ needs a <= b, got a={a}, b={b}")
+        return self.copy_(Tensor(generator().uniform(a, b, self.shape), dtype=self.dtype))
+
+    def _value(self, value: Any) -> Tensor:
+        """A value to write into this tensor, as a tensor on its device."""
+        if isinstance(value, Tensor):
+            if value.device != self.device:
+                raise RuntimeError(f"cannot write a {value.device!r} tensor into a "
+                                   f"{self.device!r} tensor; move it with .to({self.device!r})")
+            return value
+        return self._operands(value)[1] if isinstance(value, (bool, int, float)) else \
+            Tensor(value, dtype=self.dtype, device=self.device)
+
+    def _update(self, op: type, inplace: Any, other: Any) -> Tensor:
+        """``self op= other`` (``+=``, ``-=``, ``*=``, ``/=``), in self's memory."""
+        a, b = self._operands(other)
+        if a is not self or b.dtype is not self.dtype or self.dtype.kind not in "fc":
+            result = np.result_type(a.dtype, b.dtype)  # the dtype that x + y would have
+            if op is ops.Div and result.kind not in "fc":  # true division of integers
+                result = DEFAULT_DTYPE
+            if a is not self or not np.can_cast(result, self.dtype, "same_kind"):
+                raise TypeError(f"an in-place op on a {self.dtype} tensor cannot store its "
+                                f"result, which would be {result}: use an out-of-place op "
+                                "(x = x + y), or convert x first with .astype()")
+        if b.shape != self.shape and np.broadcast_shapes(self.shape, b.shape) != self.shape:
+            raise ValueError(f"an in-place op on a tensor of shape {self.shape} cannot take an "
+                             f"operand of shape {b.shape}: the result would have shape "
+                             f"{np.broadcast_shapes(self.shape, b.shape)}; use an out-of-place "
+                             "op (x = x + y)")
+        if self._records_write(b):
+            return self._write(Ellipsis, op()(self, b))
+        inplace(self._mutable_array(), b._array)
+        _autograd.mark_written(self)
+        return self
+
+    def _records_write(self, value: Tensor) -> bool:
+        """Whether a write of ``value`` into self must be recorded in the graph."""
+        return _autograd._grad_mode.enabled and (self.requires_grad or value.requires_grad)
+
+    def _write(self, index: Any, value: Tensor) -> Tensor:
+        """``self[index] = value`` in self's memory: where every in-place op ends. See above."""
+        if not self._records_write(value):
+            self._mutable_array()[index] = value._array
+            _autograd.mark_written(self)
+            return self
+        if self.grad_fn is None and self.requires_grad:
+            raise RuntimeError(
+                f"a leaf tensor that requires grad (shape {self.shape}) cannot be changed in "
+                "place while grad mode is on: backward needs its value. Update parameters "
+                "inside `with tinygrad_sm.no_grad():`, as optimizers do, or through .data "
+                "(w.data -= lr * w.grad)")
+        if self._version is not None and self._version.aliased:
+            raise RuntimeError(
+                f"this tensor (shape {self.shape}) shares its memory with another (a view, "
+                "detach() or .data), so an in-place op on it cannot be recorded in the graph: "
+                "the other would change without knowing. Write into a copy (x = x.clone()) "
+                "or use an out-of-place op")
+        result = ops.SetItem(index)(self, value)
+        earlier = Tensor._wrap(backend.copy_array(self._array), self.device)
+        earlier.requires_grad, earlier.grad_fn = self.requires_grad, self.grad_fn
+        if self._version is not None:
+            earlier._version = _autograd.Version(self._version.count)
+        if self.grad_fn is not None:
+            self.grad_fn.output = weakref.ref(earlier)
+        self._mutable_array()[...] = result._array
+        _autograd.record_replacement(self, earlier, _autograd.mark_written(self))
+        self.grad_fn, self.requires_grad = result.grad_fn, True
+        self.grad_fn.output = weakref.ref(self)
+        return self
+
+    def _mutable_array(self) -> Any:
+        """The array, made writable first if it is a NumPy scalar (what 0-d results are)."""
+        array = self._array
+        if isinstance(array, np.generic):
+            array = self._array = np.array(array)
+        return array
 
     # ------------------------------------------------------------------ elementwise
 
@@ -365,65 +515,86 @@ class Tensor:
 
     # ------------------------------------------------------------------ reductions
 
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    # Each takes NumPy's spelling, ``axis``/``keepdims``, or PyTorch's, ``dim``/``keepdim``.
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, *,
+            dim: Any = None, keepdim: bool | None = None) -> Tensor:
         """The sum over ``axis`` (an int, a tuple, or None for all), as in NumPy."""
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
         return ops.Sum(_normalize_axis(axis, self.ndim), keepdims)(self)
 
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, *,
+             dim: Any = None, keepdim: bool | None = None) -> Tensor:
         """The mean over ``axis``. Integer tensors are averaged as float32; the mean of no
         elements is NaN, as in NumPy."""
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
         axes = _normalize_axis(axis, self.ndim)
         count = self.size if axes is None else math.prod(self.shape[a] for a in axes)
         x = self if self.dtype.kind in "fc" else self.astype(DEFAULT_DTYPE)
         return ops.Sum(axes, keepdims, 1.0 / count if count else math.nan)(x)
 
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """The largest value over ``axis``. Values only, as in NumPy; ``argmax`` gives indices.
-        The gradient is split evenly between tied maxima."""
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, *,
+            dim: Any = None, keepdim: bool | None = None) -> Tensor:
+        """The largest value over ``axis``. Values only, as in NumPy (``tinygrad_sm.max(x, dim)``
+        gives values and indices, as ``torch.max`` does); ``argmax`` gives indices. The
+        gradient is split evenly between tied maxima."""
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
         self._check_not_empty("max")
         return ops.Max(_normalize_axis(axis, self.ndim), keepdims)(self)
 
-    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, *,
+            dim: Any = None, keepdim: bool | None = None) -> Tensor:
         """The smallest value over ``axis``, as ``-max(-x)`` so that one op covers both."""
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
         if self.dtype.kind not in "fc":
             # Negation wraps around for unsigned ints and fails for bools; these carry no
             # gradient anyway, so take the minimum directly.
             self._check_not_empty("min")
-            return Tensor._wrap(self.data.min(axis=_normalize_axis(axis, self.ndim),
+            return Tensor._wrap(self._array.min(axis=_normalize_axis(axis, self.ndim),
                                               keepdims=keepdims), self.device)
         return -(-self).max(axis, keepdims)
 
-    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    def argmax(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+               keepdim: bool | None = None) -> Tensor:
         """The index of the largest value along ``axis`` (of the flattened tensor if None)."""
-        return self._arg("argmax", axis, keepdims)
+        return self._arg("argmax", *_axis_args(axis, keepdims, dim, keepdim))
 
-    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    def argmin(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+               keepdim: bool | None = None) -> Tensor:
         """The index of the smallest value along ``axis`` (of the flattened tensor if None)."""
-        return self._arg("argmin", axis, keepdims)
+        return self._arg("argmin", *_axis_args(axis, keepdims, dim, keepdim))
 
     def _arg(self, which: str, axis: int | None, keepdims: bool) -> Tensor:
         """Indices from the array's own argmax or argmin: integers, which carry no gradient."""
         self._check_not_empty(which)
         if axis is not None:
             axis = _single_axis(axis, self.ndim)
-        return Tensor._wrap(getattr(self.data, which)(axis=axis, keepdims=keepdims), self.device)
+        return Tensor._wrap(getattr(self._array, which)(axis=axis, keepdims=keepdims), self.device)
 
     def _check_not_empty(self, what: str) -> None:
         if self.size == 0:
             raise ValueError(f"{what} of an empty tensor (shape {self.shape}) is undefined")
 
-    def logsumexp(self, axis: int | tuple[int, ...] = -1, keepdims: bool = False) -> Tensor:
+    def logsumexp(self, axis: int | tuple[int, ...] = -1, keepdims: bool = False, *,
+                  dim: Any = None, keepdim: bool | None = None) -> Tensor:
         """log(sum(exp(x))) over ``axis``, exact and overflow-free (the max is shifted out)."""
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _axis_args(None if dim is not None else axis, keepdims, dim, keepdim)
         return ops.LogSumExp(_normalize_axis(axis, self.ndim), keepdims)(self)
 
-    def softmax(self, axis: int = -1) -> Tensor:
-        """exp(x) / sum(exp(x)) along ``axis``, computed without overflow."""
-        axis = _single_axis(axis, self.ndim)
+    def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
+        """exp(x) / sum(exp(x)) along ``axis`` (or ``dim``), computed without overflow."""
+        axis = _single_axis(axis if dim is None else dim, self.ndim)
         return ops.Softmax(axis)(self)
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        """x - logsumexp(x) along ``axis``: the log of the softmax, without taking log of 0."""
-        axis = _single_axis(axis, self.ndim)
+    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
+        """x - logsumexp(x) along ``axis`` (or ``dim``): the log of the softmax, without taking
+        log of 0."""
+        axis = _single_axis(axis if dim is None else dim, self.ndim)
         return ops.LogSoftmax(axis)(self)
 
     # ------------------------------------------------------------------ shape
@@ -440,10 +611,17 @@ class Tensor:
                              f"elements) into shape {shape}") from None
 
     def transpose(self, *axes: int) -> Tensor:
-        """The axes permuted as NumPy does: reversed with no arguments, else in the given order."""
+        """The axes permuted as NumPy does: reversed with no arguments, else in the given order.
+        Two axes of a tensor with more than two are swapped, as ``torch.transpose(x, 0, 1)``
+        does (NumPy would reject them)."""
         axes = _varargs(axes)
         if not axes:
             axes = tuple(range(self.ndim))[::-1]
+        elif len(axes) == 2 and self.ndim > 2:
+            first, second = (_single_axis(a, self.ndim) for a in axes)
+            order = list(range(self.ndim))
+            order[first], order[second] = second, first
+            axes = tuple(order)
         # Negative axes count from the end; one out of range fails the permutation test.
         if sorted(a if a >= 0 else a + self.ndim for a in axes) != list(range(self.ndim)):
             raise ValueError(f"transpose axes {axes} are not a permutation of the "
@@ -457,6 +635,27 @@ class Tensor:
         start = _single_axis(start_dim, self.ndim)
         end = _single_axis(end_dim, self.ndim)
         return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:])
+
+    def squeeze(self, axis: int | tuple[int, ...] | None = None, *,
+                dim: int | tuple[int, ...] | None = None) -> Tensor:
+        """Drop axes of length 1: all of them, or those in ``axis`` (``dim``), which must have
+        length 1 (NumPy's rule; PyTorch leaves a longer axis alone instead)."""
+        axis = _axis_args(axis, False, dim, None)[0]
+        axes = _normalize_axis(axis, self.ndim)
+        if axes is None:
+            axes = tuple(i for i, n in enumerate(self.shape) if n == 1)
+        for a in axes:
+            if self.shape[a] != 1:
+                raise ValueError(f"squeeze: axis {a} of a tensor of shape {self.shape} has "
+                                 f"length {self.shape[a]}, not 1")
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if i not in axes))
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """A new axis of length 1 at position ``dim`` (counted in the result, so -1 is last)."""
+        axis = _single_axis(dim, self.ndim + 1)
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+
+    expand_dims = unsqueeze
 
     def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
         """The tensor repeated along new or size-1 axes to ``shape``, as ``numpy.broadcast_to``."""
@@ -485,7 +684,7 @@ class Tensor:
         """Index tensors and lists as arrays on this tensor's device."""
         def convert(part: Any) -> Any:
             if isinstance(part, Tensor):
-                part = part.data
+                part = part._array
             elif isinstance(part, list):
                 part = np.asarray(part)
             if self.device != "cpu" and isinstance(part, np.ndarray):
@@ -511,8 +710,37 @@ class Tensor:
     # ------------------------------------------------------------------ conversions
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph: no ``grad_fn``, no gradient."""
-        return Tensor._wrap(self.data, self.device)
+        """The same memory, cut from the graph: no ``grad_fn``, no gradient. A write to either
+        shows in both, and counts as a write to both (see "In-place ops")."""
+        out = Tensor._wrap(self._mutable_array(), self.device)
+        out._version = _autograd.shared_version(self)
+        return out
+
+    @property
+    def data(self) -> Tensor:
+        """``detach()``, as in PyTorch: ``w.data.normal_(0, 0.01)`` and ``w.data -= lr * w.grad``
+        change ``w`` itself without recording a graph. ``numpy()`` gives the array."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        # ``w.data -= u`` ends by assigning w.data's own result back: the memory is already w's.
+        if isinstance(value, Tensor) and value._array is self._array:
+            return
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Tensor.data must be set to a Tensor, got {type(value).__name__}; "
+                            "wrap it with tinygrad_sm.tensor(...)")
+        self._array, self.device = value._array, value.device
+        self._version = _autograd.shared_version(value)
+        _autograd.mark_written(self)
+
+    def clone(self) -> Tensor:
+        """A copy in new memory that stays in the graph (its gradient flows back to self)."""
+        return ops.Clone()(self)
+
+    def type(self, dtype: Any = None) -> Any:
+        """``astype(dtype)``, as ``torch.Tensor.type``; with no argument, the dtype's name."""
+        return str(self.dtype) if dtype is None else self.astype(dtype)
 
     def astype(self, dtype: Any) -> Tensor:
         """A copy in another dtype. Differentiable between floating-point dtypes."""
@@ -520,7 +748,7 @@ class Tensor:
         if dtype == self.dtype:
             return self
         if dtype.kind not in "fc":  # an integer or bool result cannot carry a gradient
-            return Tensor._wrap(self.data.astype(dtype), self.device)
+            return Tensor._wrap(self._array.astype(dtype), self.device)
         return ops.Cast(dtype)(self)
 
     def to(self, device: str) -> Tensor:
@@ -531,7 +759,7 @@ class Tensor:
         device = backend.check_device(device)
         if device == self.device:
             return self
-        out = Tensor._wrap(backend.to_device(self.data, device), device)
+        out = Tensor._wrap(backend.to_device(self._array, device), device)
         out.requires_grad = self.requires_grad
         return out
 
@@ -540,23 +768,32 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array: shared with the tensor on CPU, copied from a GPU."""
-        return np.asarray(backend.to_device(self.data, "cpu"))
+        return np.asarray(backend.to_device(self._array, "cpu"))
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
         if self.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.data.item()
+        return self._array.item()
 
     def tolist(self) -> Any:
-        return backend.to_device(self.data, "cpu").tolist()
+        return backend.to_device(self._array, "cpu").tolist()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         if self.device != "cpu":
             raise TypeError(f"a {self.device!r} tensor cannot become a NumPy array implicitly; "
                             "call .numpy() or .cpu() to copy it to the host")
         # NumPy 2 passes copy=True for np.array(t): the result must not share t's memory.
-        return np.array(self.data, dtype=dtype, copy=copy)
+        return np.array(self._array, dtype=dtype, copy=copy)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a one-element tensor's value; ``f"{x}"`` is ``str(x)``."""
+        if not spec:
+            return str(self)
+        if self.size != 1:
+            raise TypeError(f"format spec {spec!r} needs a one-element tensor, got shape "
+                            f"{self.shape}; format x.tolist() or one element x[i] instead")
+        return format(self.item(), spec)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -571,7 +808,7 @@ class Tensor:
         return bool(self.item())
 
     def __repr__(self) -> str:
-        array = np.asarray(backend.to_device(self.data, "cpu"))
+        array = np.asarray(backend.to_device(self._array, "cpu"))
         body = np.array2string(array, separator=", ", prefix="tensor(", threshold=200)
         extras = []
         if self.dtype not in (DEFAULT_DTYPE, np.dtype(np.int64), np.dtype(bool)):
@@ -622,10 +859,32 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
     """A new leaf tensor with a copy of ``data``, as ``torch.tensor``: changing one later does
     not change the other. ``Tensor(array)`` shares a NumPy or CuPy array instead."""
     out = Tensor(data, dtype=dtype, device=device)
-    source = data.data if isinstance(data, Tensor) else data
-    if out.data is source:  # nothing (dtype, device) made a copy on the way
-        out.data = out.data.copy()
+    source = data._array if isinstance(data, Tensor) else data
+    if out._array is source:  # nothing (dtype, device) made a copy on the way
+        out._array = out._array.copy()
     return out.requires_grad_(requires_grad) if requires_grad else out
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor that shares ``array``'s memory, as ``torch.from_numpy``: a change to either, an
+    in-place op or an optimizer's update included, shows in the other. The dtype is kept."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a NumPy array, got {type(array).__name__}; use "
+                        "tinygrad_sm.tensor(...) for other data")
+    return Tensor._wrap(_to_array(array, None, backend.CPU), backend.CPU)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: str | None = None) -> Tensor:
+    """``data`` as a tensor, sharing its memory when no conversion is needed, as
+    ``torch.as_tensor``: an array of the right dtype and device is used as it is, and a Tensor
+    of the right dtype and device is returned itself. Anything else is converted (a copy)."""
+    if isinstance(data, Tensor):
+        return data.to(device or data.device).astype(data.dtype if dtype is None else dtype)
+    if device is None and backend.device_of(data) == "cuda":
+        device = "cuda"
+    device = backend.check_device(device)
+    return Tensor._wrap(_to_array(data, None if dtype is None else to_dtype(dtype), device),
+                        device)
 
 
 def zeros(*shape: int, dtype: Any = None, device: str | None = None,

@@ -52,7 +52,7 @@ class EpochStats:
 
 def correct_count(y_hat: Tensor, y: Tensor) -> int:
     """How many rows of ``y_hat`` (logits or probabilities) have their largest entry at ``y``."""
-    return int((y_hat.data.argmax(axis=1) == y.data).sum())
+    return int((y_hat._array.argmax(axis=1) == y._array).sum())
 
 
 def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int) -> np.ndarray:
@@ -177,7 +177,7 @@ class Trainer:
         self._set_mode(False)
         truth, predicted = [], []
         for X, y in loader:
-            truth.append(to_device(y.data, "cpu"))
-            predicted.append(to_device(self.model(X).data.argmax(axis=1), "cpu"))
+            truth.append(to_device(y._array, "cpu"))
+            predicted.append(to_device(self.model(X)._array.argmax(axis=1), "cpu"))
         return np.concatenate(truth), np.concatenate(predicted)
 

@@ -29,7 +29,8 @@ class Dataset(Protocol):
 
 
 class ArrayDataset:
-    """Examples stored as equally long arrays: ``dataset[indices]`` gathers a batch from each.
+    """Examples stored as equally long arrays (or tensors): ``dataset[indices]`` gathers a batch
+    from each.
 
     ``transform``, when given, is applied to every gathered batch: it receives one argument
     per array and returns the converted tuple. It runs per batch on purpose: Fashion-MNIST's
@@ -46,8 +47,9 @@ class ArrayDataset:
     def __init__(self, *arrays: Array, transform: Transform | None = None) -> None:
         if not arrays:
             raise ValueError("ArrayDataset needs at least one array")
-        # Lists and tuples are accepted too, as NumPy arrays.
-        arrays = tuple(np.asarray(a) if isinstance(a, (list, tuple)) else a for a in arrays)
+        # Tensors are taken as their arrays (on their device), lists and tuples as NumPy arrays.
+        arrays = tuple(np.asarray(a) if isinstance(a, (list, tuple)) else getattr(a, "_array", a)
+                       for a in arrays)
         for i, array in enumerate(arrays):
             if getattr(array, "ndim", 0) == 0:
                 raise ValueError(f"ArrayDataset: array {i} has no length (got {type(array).__name__} "
@@ -150,7 +152,7 @@ def to_numpy(value: Any) -> np.ndarray:
     from tinygrad_sm.tensor import Tensor
 
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._array
     if backend.device_of(value) == "cuda":
         value = backend.to_device(value, "cpu")
     return np.asarray(value)

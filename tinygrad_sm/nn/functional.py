@@ -38,7 +38,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         x = Tensor(x, device=weight.device)
     if x.dtype.kind not in "fc":  # int or bool inputs take the weight's dtype, as x @ w.T would
         x = x.astype(weight.dtype)
-    x_shape, w_shape = x.data.shape, weight.data.shape  # read once: this runs every step
+    x_shape, w_shape = x._array.shape, weight._array.shape  # read once: this runs every step
     if len(w_shape) != 2 or not x_shape or x_shape[-1] != w_shape[1]:
         raise ValueError(f"linear: input of shape {x_shape} does not fit a weight of shape "
                          f"{w_shape}: the input's last axis must have weight.shape[1] = "
@@ -48,7 +48,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         if t.device != x.device:
             raise RuntimeError(f"linear: the input is on {x.device!r} but a parameter is on "
                                f"{t.device!r}; move the model with model.to({x.device!r})")
-    if bias is not None and bias.data.shape != (w_shape[0],):
+    if bias is not None and bias._array.shape != (w_shape[0],):
         raise ValueError(f"linear: bias has shape {bias.shape}, expected ({w_shape[0]},)")
     if len(x_shape) == 2:
         return LinearFunction()(x, *params)
@@ -127,8 +127,8 @@ class CrossEntropy(Function):
             g = g.reshape(-1, 1)
         elif self.reduction == "mean":
             g = g * (1.0 / z.shape[0])
-        xp = _xp(z.data)
-        onehot = xp.zeros_like(z.data)
+        xp = _xp(z._array)
+        onehot = xp.zeros_like(z._array)
         onehot[self.rows, self.labels] = 1
         # The forward's log-probabilities give softmax(z) at no extra pass; recorded as a
         # Softmax op of z, it stays differentiable for create_graph=True.
@@ -139,7 +139,7 @@ class CrossEntropy(Function):
 def _class_labels(target: Any, logits: Tensor) -> Any:
     """``target`` as an integer array on the logits' device, after checking it against them."""
     n, classes = logits.shape
-    labels = target.data if isinstance(target, Tensor) else target
+    labels = target._array if isinstance(target, Tensor) else target
     if isinstance(labels, (list, tuple)):
         labels = np.asarray(labels)
     if not hasattr(labels, "dtype"):

@@ -1,7 +1,7 @@
 """Initialisers that overwrite a tensor's values in place, as ``torch.nn.init`` does.
 
 Each one draws from the library's generator (so ``manual_seed`` makes it repeatable), writes into
-``t.data`` keeping its dtype, device and array, records no graph, and returns ``t``:
+``t``'s memory keeping its dtype and device, records no graph, and returns ``t``:
 
     >>> import tinygrad_sm as tg
     >>> from tinygrad_sm import nn
@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .. import backend
+from ..autograd import no_grad
 from ..random import generator
 from ..tensor import Tensor
 
@@ -28,10 +28,10 @@ def _check_float(t: Tensor, fn: str) -> None:
 
 
 def _fill(t: Tensor, values: np.ndarray | float) -> Tensor:
-    """Write host ``values`` into ``t.data`` in place (same array, dtype and device)."""
-    values = np.asarray(values, dtype=t.dtype)
-    t.data[...] = backend.to_device(values, t.device)
-    return t
+    """Write host ``values`` into ``t`` in place (same memory, dtype and device), recording no
+    graph, as an optimizer's update does."""
+    with no_grad():
+        return t.copy_(Tensor(values, dtype=t.dtype, device=t.device))
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:

@@ -31,24 +31,20 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from .. import backend
+from ..autograd import mark_written
 from ..tensor import Tensor
 
 
 class Parameter(Tensor):
     """A Tensor that a ``Module`` registers as one of its weights; it requires grad by default.
 
-    ``Parameter(data, requires_grad=True)`` takes a number, a list, an array, or a Tensor. From a
-    Tensor it keeps the data (sharing the array), dtype and device. A NumPy or CuPy array is
-    copied: optimizers write into a parameter's array, and should never write into the caller's.
+    ``Parameter(data, requires_grad=True)`` takes a number, a list, an array, or a Tensor, and
+    keeps its dtype and device. Like every ``Tensor(...)`` it owns a copy of the data: optimizers
+    write into a parameter's memory, and should never write into the caller's array or tensor.
     """
 
     def __init__(self, data: Any, requires_grad: bool = True) -> None:
-        device = None
-        if isinstance(data, Tensor):
-            device = data.device
-        elif hasattr(data, "dtype") and hasattr(data, "copy"):
-            data = data.copy()
-        super().__init__(data, requires_grad=requires_grad, device=device)
+        super().__init__(data, requires_grad=requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
@@ -152,6 +148,14 @@ class Module:
         for _, p in self.named_parameters():
             yield p
 
+    def apply(self, fn: Any) -> Module:
+        """Call ``fn(module)`` on every sub-module, then on this one, as PyTorch does; return
+        self. The book initialises weights this way: ``net.apply(init_weights)``."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
     # ------------------------------------------------------------------ training helpers
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -183,7 +187,8 @@ class Module:
         """
         device = backend.check_device(device)
         for p in self.parameters():
-            p.data = backend.to_device(p.data, device)
+            p._array = backend.to_device(p._array, device)
+            mark_written(p)
             p.device = device
             if p.grad is not None:
                 p.grad = p.grad.to(device)
@@ -222,7 +227,7 @@ class Module:
         arrays = {}
         for name, p in params.items():
             value = state[name]
-            array = value.data if isinstance(value, Tensor) else value
+            array = value._array if isinstance(value, Tensor) else value
             if not hasattr(array, "shape"):
                 array = np.asarray(array)
             if array.dtype.kind not in "biuf":
@@ -235,7 +240,8 @@ class Module:
                     f"model with the same layer sizes as the one that was saved")
             arrays[name] = array
         for name, p in params.items():
-            p.data[...] = backend.to_device(arrays[name], p.device).astype(p.dtype, copy=False)
+            p._array[...] = backend.to_device(arrays[name], p.device).astype(p.dtype, copy=False)
+            mark_written(p)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write ``state_dict()`` to ``path`` as an ``.npz`` file, atomically.
