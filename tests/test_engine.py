@@ -34,6 +34,17 @@ def trace_backward(root):
     return calls
 
 
+def _functions(root):
+    """Every function in ``root``'s graph, each once."""
+    seen, stack = {}, [root]
+    while stack:
+        fn = stack.pop().grad_fn
+        if fn is not None and id(fn) not in seen:
+            seen[id(fn)] = fn
+            stack.extend(fn.inputs)
+    return list(seen.values())
+
+
 def leaf(values, device="cpu", dtype="float64"):
     return tg.tensor(values, dtype=dtype, device=device, requires_grad=True)
 
@@ -136,13 +147,17 @@ def test_random_graphs_match_central_differences(graph):
     nodes = _build(leaves, steps)
     out = nodes[-1] * 1.0
     calls = trace_backward(out)
+    # (consumer, producer) for every edge between two functions, read before backward releases
+    # the graph (and with it each function's inputs).
+    functions = _functions(out)
+    edges = [(fn, inp.grad_fn) for fn in functions for inp in fn.inputs
+             if inp.grad_fn is not None]
     out.sum().backward()
     position = {id(fn): i for i, fn in enumerate(calls)}
     assert len(position) == len(calls), "a function's backward ran twice"
-    for fn in calls:  # every function ran after all the functions that consumed its output
-        for inp in fn.inputs or ():
-            if inp.grad_fn is not None:
-                assert position[id(inp.grad_fn)] > position[id(fn)]
+    assert len(calls) == len(functions), "some function's backward never ran"
+    for consumer, producer in edges:  # each ran after every function that consumed its output
+        assert position[id(producer)] > position[id(consumer)]
 
 
 def test_backward_order_is_deterministic():

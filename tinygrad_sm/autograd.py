@@ -30,6 +30,8 @@ import weakref
 from typing import Any, Sequence
 
 # tensor.py imports this module at its end, once the Tensor class exists.
+import numpy as np
+
 from .backend import copy_array
 from .tensor import Tensor
 
@@ -286,6 +288,38 @@ def _modified_error(fn: Function, which: str, t: Tensor, then: int) -> RuntimeEr
         "backward")
 
 
+def _bad_gradients(fn: Function, returned: Any) -> Exception:
+    """The error for a backward that did not return one gradient per input, as a tuple."""
+    n = len(fn.inputs)
+    if isinstance(returned, (list, tuple)):
+        return ValueError(f"{fn.name}.backward returned {len(returned)} gradient"
+                          f"{'s' * (len(returned) != 1)} for {n} inputs; return a tuple with one "
+                          "Tensor (or None) per input, in the order of the inputs")
+    return TypeError(f"{fn.name}.backward returned a {type(returned).__name__}, not a tuple; "
+                     f"return a tuple with one Tensor (or None) per input, e.g. (g,) for one "
+                     f"input (it has {n})")
+
+
+def _summed_to_input(fn: Function, i: int, ig: Any, inp: Tensor) -> Tensor:
+    """Gradient ``ig`` for input ``i``, summed down to the input's shape where the forward
+    broadcast it (``sum_to``), after checking that it is a Tensor of a shape that can be."""
+    if not isinstance(ig, Tensor):
+        raise TypeError(f"{fn.name}.backward returned a {type(ig).__name__} for input {i}; "
+                        "gradients must be Tensors (or None), made with Tensor ops")
+    shape, got = inp._array.shape, ig._array.shape
+    if got == shape:
+        return ig
+    try:
+        fits = np.broadcast_shapes(shape, got) == got
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{fn.name}.backward returned a gradient of shape {got} for input {i} "
+                         f"of shape {shape}; a gradient has its input's shape, or a shape that "
+                         "the input broadcasts to")
+    return ig.sum_to(shape)
+
+
 def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
                  retain_graph: bool, create_graph: bool,
                  inputs: Sequence[Tensor] | None = None) -> list[Tensor | None] | None:
@@ -335,11 +369,14 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
             fn = tensor.grad_fn
             if fn.seq < _Writes.last:  # something was written in place since fn was recorded
                 _check_saved(fn)
-            for inp, need, ig in zip(fn.inputs, fn.needs_input_grad, fn.backward(g)):
+            input_grads = fn.backward(g)
+            if type(input_grads) is not tuple or len(input_grads) != len(fn.inputs):
+                raise _bad_gradients(fn, input_grads)
+            for i, (inp, need, ig) in enumerate(zip(fn.inputs, fn.needs_input_grad, input_grads)):
                 if not need or ig is None:
                     continue
-                if ig._array.shape != inp._array.shape:
-                    ig = ig.sum_to(inp._array.shape)
+                if type(ig) is not Tensor or ig._array.shape != inp._array.shape:
+                    ig = _summed_to_input(fn, i, ig, inp)
                 if ig._array.dtype != inp._array.dtype:  # a float32 input gets a float32 gradient
                     ig = ig.astype(inp._array.dtype)
                 previous = grads.get(id(inp))
@@ -358,8 +395,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
                     wanted[id(leaf)] = g
             elif leaf.grad is not None:  # accumulate, as PyTorch does
                 leaf.grad = leaf.grad + g
-            elif create_graph:
-                leaf.grad = g
+            elif create_graph:  # a copy in the graph: g may be another leaf's gradient too
+                leaf.grad = g.clone()
             else:
                 # A leaf's .grad owns its array: g may be the very tensor another leaf gets
                 # too (add hands g to both inputs) or a view into another gradient (reshape,

@@ -187,9 +187,23 @@ def reduce_max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return x.max(axis=axis, keepdims=keepdims)
 
 
-def reduce_sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """``x.sum(axis=axis, keepdims=keepdims)``, quicker for a short last axis of a NumPy array."""
+_FLOAT16 = np.dtype(np.float16)
+
+
+def reduce_sum(x: Any, axis: Any = None, keepdims: bool = False, scale: float = 1.0) -> Any:
+    """``x.sum(axis=axis, keepdims=keepdims) * scale`` in x's dtype, quicker for a short last
+    axis of a NumPy array (``scale`` is 1/n for a mean).
+
+    float16 is added up in float32 and scaled before it is rounded back, as PyTorch and
+    ``numpy.mean`` do: float16 counts exactly only up to 2048 (a running sum of ones stalls
+    there) and overflows past 65,504, so a mean of 70,000 ones would otherwise be inf.
+    """
+    wide = np.float32 if x.dtype is _FLOAT16 else None
     if _short_last_axis(x, axis):
-        out = _last_axis_first(x).sum(axis=0)
-        return out[..., None] if keepdims else out
-    return x.sum(axis=axis, keepdims=keepdims)
+        out = _last_axis_first(x).sum(axis=0, dtype=wide)
+        out = out[..., None] if keepdims else out
+    else:
+        out = x.sum(axis=axis, keepdims=keepdims, dtype=wide)
+    if scale != 1.0:
+        out = out * scale
+    return out if wide is None else out.astype(x.dtype)

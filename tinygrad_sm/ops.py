@@ -13,6 +13,7 @@ reshapes around it.
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -77,7 +78,11 @@ class Div(Function):
 
 
 class Pow(Function):
-    """z = a ** b;  dz/da = b * a**(b-1), dz/db = a**b * log(a) (defined for a > 0)."""
+    """z = a ** b;  dz/da = b * a**(b-1), dz/db = a**b * log(a).
+
+    At a base of 0 the formulas meet 0 * inf; the gradients there are PyTorch's: dz/da = 0
+    where b = 0 (x**0 = 1 is flat), and dz/db = 0 where b >= 0 (a**b is 0 or 1 there).
+    """
 
     def forward(self, a, b):
         return a ** b
@@ -87,13 +92,16 @@ class Pow(Function):
         need_a, need_b = self.needs_input_grad
         ga = gb = None
         if need_a:
-            # A constant exponent (x ** 2) needs no graph for b - 1: it is computed on the array,
-            # and only where b != 0: x ** 0 = 1 is flat, but b * a**(b-1) would give 0 * inf =
-            # NaN at a = 0, where 0 * a**0 gives the slope 0.
-            b_minus_1 = b - 1 if need_b else b._constant(b._array - (b._array != 0))
+            # b * a**(b-1), except where a = b = 0: there the exponent is not stepped down, so
+            # that it gives 0 * 0**0 = 0 rather than 0 * 0**-1 = NaN. A constant exponent
+            # (x ** 2) is stepped down on the array, recording nothing.
+            step = ((a._array != 0) | (b._array != 0)).astype(b.dtype)
+            b_minus_1 = b - b._constant(step) if need_b else b._constant(b._array - step)
             ga = g * (a ** b_minus_1 * b)
         if need_b:
-            gb = g * self.output() * a.log()
+            # a**b * log(a), with log taken of 1 (giving 0) where a = 0 and b >= 0.
+            at_zero = ((a._array == 0) & (b._array >= 0)).astype(a.dtype)
+            gb = g * self.output() * (a + a._constant(at_zero)).log()
         return ga, gb
 
 
@@ -260,8 +268,7 @@ class Sum(Function):
         self.axis, self.keepdims, self.scale = axis, keepdims, scale
 
     def forward(self, x):
-        total = reduce_sum(x, self.axis, self.keepdims)
-        return total if self.scale == 1.0 else total * self.scale
+        return reduce_sum(x, self.axis, self.keepdims, self.scale)
 
     def backward(self, g):
         x = self.inputs[0]
@@ -310,12 +317,12 @@ class LogSumExp(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
-        xp = _xp(x)
-        m = reduce_max(x, self.axis, True)
-        e = xp.exp(x - m)
+        e, m = max_shifted_exp(x, self.axis, finite_shift=True)
         total = reduce_sum(e, self.axis, True)
-        self.softmax = e / total
-        out = m + xp.log(total)
+        xp = _xp(x)
+        with _quiet(xp):  # log(0) = -inf for a row of -inf, and inf / inf = NaN beside a +inf
+            self.softmax = e / total
+            out = m + xp.log(total)
         return out if self.keepdims else out.reshape(_reduced_shape(x.shape, self.axis))
 
     def backward(self, g):
@@ -339,7 +346,7 @@ class Softmax(Function):
     def forward(self, x):
         if self.known is not None:
             return self.known
-        e = _xp(x).exp(x - reduce_max(x, self.axis, True))
+        e, _ = max_shifted_exp(x, self.axis)
         return e / reduce_sum(e, self.axis, True)
 
     def backward(self, g):
@@ -366,9 +373,40 @@ class LogSoftmax(Function):
 def log_softmax_array(x, axis):
     """x - logsumexp(x) along ``axis`` on a raw array: the max is shifted out first, so the
     exponentials never overflow and the result is exact (also used by the fused cross-entropy)."""
+    e, m = max_shifted_exp(x, axis)
     xp = _xp(x)
-    shifted = x - reduce_max(x, axis, True)
-    return shifted - xp.log(reduce_sum(xp.exp(shifted), axis, True))
+    with _quiet(xp):  # log(0) = -inf where a whole row is -inf
+        return (x - m) - xp.log(reduce_sum(e, axis, True))
+
+
+def max_shifted_exp(x, axis, finite_shift=False):
+    """(e**(x - m), m), with m the max of x along ``axis`` (kept as an axis of length 1): the
+    largest exponent is e**0 = 1, so nothing overflows, and the shift cancels exactly in softmax
+    and logsumexp. The softmax family starts here.
+
+    An axis with no elements has m = -inf. ``finite_shift`` puts m = 0 where the max is not
+    finite (a +inf, a row of -inf, or no elements): then logsumexp comes out as the exact
+    +inf, -inf, -inf where x - m would be NaN. Softmax keeps the plain shift, and gives NaN
+    for such rows, as PyTorch does.
+    """
+    xp = _xp(x)
+    if x.size == 0:
+        kept = [1 if axis is None or i == axis or (isinstance(axis, tuple) and i in axis) else n
+                for i, n in enumerate(x.shape)]
+        m = xp.full(tuple(kept), -np.inf, dtype=x.dtype)
+    else:
+        m = reduce_max(x, axis, True)
+    if finite_shift:
+        finite = xp.isfinite(m)
+        if not finite.all():
+            m = xp.where(finite, m, 0).astype(x.dtype)
+    with _quiet(xp):  # inf - inf = NaN for a row holding +inf: the answer, as in PyTorch
+        return xp.exp(x - m), m
+
+
+def _quiet(xp):
+    """A context in which the array module does not warn about inf and NaN arithmetic."""
+    return xp.errstate(divide="ignore", invalid="ignore") if xp is np else contextlib.nullcontext()
 
 
 # ----------------------------------------------------------------------- shape and indexing

@@ -72,18 +72,30 @@ def _to_array(data: Any, dtype: np.dtype | None, device: str) -> Any:
 
 
 def _normalize_axis(axis: int | Iterable[int] | None, ndim: int) -> tuple[int, ...] | None:
-    """``axis`` as a sorted tuple of non-negative ints, or None for all axes."""
+    """``axis`` as a sorted tuple of distinct non-negative ints, or None for all axes.
+
+    A 0-d tensor takes 0 and -1, as in PyTorch, and has no axes to reduce: they give ().
+    """
     if axis is None:
         return None
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if ndim == 0:
+        for a in axes:
+            if a not in (0, -1):
+                raise np.exceptions.AxisError(f"axis {a} is out of range: a 0-d tensor takes "
+                                              "only 0 or -1 as an axis")
+        return ()
     result = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -ndim <= a < ndim:
             raise np.exceptions.AxisError(
                 f"axis {a} is out of range for a tensor of {ndim} dimensions "
                 f"(valid: {-ndim} to {ndim - 1})")
-        result.append(int(a) % max(ndim, 1))
-    return tuple(sorted(set(result)))
+        result.append(int(a) % ndim)
+    if len(set(result)) != len(result):
+        raise ValueError(f"axis {axis}: an axis appears more than once (counting negative "
+                         "axes from the end); name each axis once")
+    return tuple(sorted(result))
 
 
 def _varargs(args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -94,10 +106,11 @@ def _varargs(args: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def _single_axis(axis: Any, ndim: int) -> int:
-    """One axis as a non-negative int, for ops that work along exactly one axis."""
+    """One axis as a non-negative int, for ops that work along exactly one axis (of a tensor
+    with at least one; callers handle 0-d tensors first)."""
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"expected one axis as an int, got {axis!r}")
-    return _normalize_axis(axis, ndim)[0]
+    return _normalize_axis(axis, max(ndim, 1))[0]
 
 
 def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> tuple[Any, bool]:
@@ -110,6 +123,19 @@ def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> tup
     return axis, bool(keepdims if keepdim is None else keepdim)
 
 
+_COMPLEX_AUTOGRAD = ("complex tensors do not support autograd here: their gradients need "
+                     "conventions this library does not implement; work on the real and "
+                     "imaginary parts as two real tensors instead")
+
+
+def _true_division(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """Operands for ``a / b``: integers and bools are divided as the default float (float32),
+    as in PyTorch, where NumPy would give float64."""
+    if a._array.dtype.kind in "fc" or b._array.dtype.kind in "fc":
+        return a, b
+    return a.astype(DEFAULT_DTYPE), b.astype(DEFAULT_DTYPE)
+
+
 def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     """Two tensors of different dtypes, ready for a binary op.
 
@@ -118,6 +144,9 @@ def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     float32, where NumPy would promote int64 with float32 to float64. Any other pair is left to
     NumPy's promotion inside the op (float32 with float64 gives float64).
     """
+    if "c" in (a.dtype.kind, b.dtype.kind) and (a.requires_grad or b.requires_grad) \
+            and _autograd._grad_mode.enabled:
+        raise TypeError(_COMPLEX_AUTOGRAD)
     a_float, b_float = a.dtype.kind in "fc", b.dtype.kind in "fc"
     if a_float and not b_float:
         return a, Tensor._wrap(b._array.astype(a.dtype), b.device)
@@ -182,7 +211,9 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place (floating-point tensors only) and return self."""
-        if requires_grad and self.dtype.kind not in "fc":
+        if requires_grad and self.dtype.kind == "c":
+            raise TypeError(_COMPLEX_AUTOGRAD)
+        if requires_grad and self.dtype.kind != "f":
             raise TypeError(
                 f"only floating-point tensors can require grad, but this one is {self.dtype}; "
                 "convert it first with .astype('float32') or make it with dtype='float32'")
@@ -280,10 +311,10 @@ class Tensor:
         return ops.Mul()(b, a)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return ops.Div()(*self._operands(other))
+        return ops.Div()(*_true_division(*self._operands(other)))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        a, b = self._operands(other)
+        a, b = _true_division(*self._operands(other))
         return ops.Div()(b, a)
 
     def __pow__(self, exponent: Any) -> Tensor:
@@ -571,7 +602,10 @@ class Tensor:
     def _arg(self, which: str, axis: int | None, keepdims: bool) -> Tensor:
         """Indices from the array's own argmax or argmin: integers, which carry no gradient."""
         self._check_not_empty(which)
-        if axis is not None:
+        if axis is not None and self.ndim == 0:  # its one element is at index 0 along 0 or -1
+            _normalize_axis(axis, 0)
+            axis = None
+        elif axis is not None:
             axis = _single_axis(axis, self.ndim)
         return Tensor._wrap(getattr(self._array, which)(axis=axis, keepdims=keepdims), self.device)
 
@@ -588,14 +622,16 @@ class Tensor:
 
     def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
         """exp(x) / sum(exp(x)) along ``axis`` (or ``dim``), computed without overflow."""
-        axis = _single_axis(axis if dim is None else dim, self.ndim)
-        return ops.Softmax(axis)(self)
+        return ops.Softmax(self._one_axis(axis if dim is None else dim))(self)
 
     def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
         """x - logsumexp(x) along ``axis`` (or ``dim``): the log of the softmax, without taking
         log of 0."""
-        axis = _single_axis(axis if dim is None else dim, self.ndim)
-        return ops.LogSoftmax(axis)(self)
+        return ops.LogSoftmax(self._one_axis(axis if dim is None else dim))(self)
+
+    def _one_axis(self, axis: int) -> int | tuple[()]:
+        """The axis of softmax and log_softmax: an int, or () for a 0-d tensor (no axis)."""
+        return _single_axis(axis, self.ndim) if self.ndim else _normalize_axis(axis, 0)
 
     # ------------------------------------------------------------------ shape
 
@@ -634,6 +670,9 @@ class Tensor:
             return self.reshape(1)
         start = _single_axis(start_dim, self.ndim)
         end = _single_axis(end_dim, self.ndim)
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for "
+                             f"a tensor of shape {self.shape}; pass start_dim <= end_dim")
         return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:])
 
     def squeeze(self, axis: int | tuple[int, ...] | None = None, *,
@@ -687,6 +726,8 @@ class Tensor:
                 part = part._array
             elif isinstance(part, list):
                 part = np.asarray(part)
+                if part.size == 0:  # x[[]] selects nothing; NumPy reads [] as float64
+                    part = part.astype(np.intp)
             if self.device != "cpu" and isinstance(part, np.ndarray):
                 part = backend.to_device(part, self.device)
             return part
@@ -749,6 +790,8 @@ class Tensor:
             return self
         if dtype.kind not in "fc":  # an integer or bool result cannot carry a gradient
             return Tensor._wrap(self._array.astype(dtype), self.device)
+        if dtype.kind == "c" and self.requires_grad and _autograd._grad_mode.enabled:
+            raise TypeError(_COMPLEX_AUTOGRAD)
         return ops.Cast(dtype)(self)
 
     def to(self, device: str) -> Tensor:

@@ -15,6 +15,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..backend import array_module_of as _xp
+from ..backend import reduce_sum
 from ..ops import Softmax, Sum, log_softmax_array
 from ..tensor import Tensor
 
@@ -118,8 +119,7 @@ class CrossEntropy(Function):
         losses = -self.log_probs[self.rows, self.labels]
         if self.reduction == "none":
             return losses
-        total = losses.sum()
-        return total / z.shape[0] if self.reduction == "mean" else total
+        return reduce_sum(losses, None, False, 1.0 / z.shape[0] if self.reduction == "mean" else 1.0)
 
     def backward(self, g):
         z = self.inputs[0]
@@ -182,8 +182,7 @@ class MSE(Function):
         squares = d * d
         if self.reduction == "none":
             return squares
-        total = squares.sum()
-        return total / d.size if self.reduction == "mean" else total
+        return reduce_sum(squares, None, False, 1.0 / d.size if self.reduction == "mean" else 1.0)
 
     def backward(self, g):
         x, t = self.inputs
@@ -216,6 +215,8 @@ def _same_shape_target(input: Tensor, target: Any, fn: str) -> Tensor:
         raise TypeError(f"{fn}: input must be a Tensor, got {type(input).__name__}")
     if not isinstance(target, Tensor):
         target = Tensor(target, device=input.device)
+    if target.dtype.kind not in "fc" and input.dtype.kind in "fc":
+        target = target.astype(input.dtype)  # integer targets take the input's float dtype
     if target.shape != input.shape:
         raise ValueError(
             f"{fn}: input has shape {input.shape} but target has shape {target.shape}; they must "
