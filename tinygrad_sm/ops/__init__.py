@@ -1,0 +1,40 @@
+"""Every differentiable op, one class each: the forward formula and its derivative side by side.
+
+Read any one of them to see how autograd works. ``forward`` computes on raw arrays (NumPy or
+CuPy: the methods used exist in both). ``backward`` gets ``g``, the gradient of the loss with
+respect to the output, and returns the gradient with respect to each input by the chain rule,
+written with Tensor ops so that it can itself be differentiated. Gradients come back in the
+output's shape; the engine sums them down to each input's shape when broadcasting made them
+differ (``Tensor.sum_to``).
+
+Where each op lives:
+
+===================  =====================================================================
+``elementwise.py``   ``+ - * / **``, ``exp``, ``log``, ``sqrt``, ``abs``, ``relu``, ...
+``reduce.py``        ``sum`` and ``mean`` (a scaled sum), ``max`` (``min`` is ``-max(-x)``)
+``softmax.py``       ``logsumexp``, ``softmax``, ``log_softmax``
+``linalg.py``        ``@`` (matrix products)
+``shape.py``         ``reshape``, ``transpose``, ``broadcast_to``
+``index.py``         ``x[i]``, its adjoint, and ``x[i] = v`` (how in-place ops are recorded)
+``nn.py``            the fused ops of a training step: linear, cross-entropy, squared error
+===================  =====================================================================
+
+The primitives are kept few. ``Tensor`` derives the rest from them: ``mean`` is a scaled
+``Sum``, ``min`` is ``-max(-x)``, ``flatten`` is a ``reshape``, and 1-D ``@`` is a 2-D one with
+reshapes around it.
+"""
+from .elementwise import (Abs, Add, Cast, Clone, Div, Exp, Log, Mul, Neg, Pow, ReLU, Sigmoid,
+                          Sqrt, Sub, Tanh)
+from .index import GetItem, IndexAdd, SetItem
+from .linalg import MatMul
+from .nn import MSE, CrossEntropy, LinearFunction
+from .reduce import Max, Sum
+from .shape import BroadcastTo, Reshape, Transpose
+from .softmax import LogSoftmax, LogSumExp, Softmax, log_softmax_array, max_shifted_exp
+
+__all__ = [
+    "Add", "Sub", "Mul", "Div", "Pow", "Neg", "Exp", "Log", "Sqrt", "Abs", "ReLU", "Sigmoid",
+    "Tanh", "Cast", "Clone", "Sum", "Max", "LogSumExp", "Softmax", "LogSoftmax", "MatMul",
+    "Reshape", "Transpose", "BroadcastTo", "GetItem", "IndexAdd", "SetItem", "LinearFunction",
+    "CrossEntropy", "MSE", "log_softmax_array", "max_shifted_exp",
+]

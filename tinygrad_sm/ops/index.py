@@ -1,0 +1,78 @@
+"""Indexing: reading ``x[index]``, its adjoint (adding into zeros at ``index``), and writing
+``x[index] = v``, the recorded form of every in-place op.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+from ..backend import array_module_of as _xp
+from ..backend import copy_array, scatter_add
+from .shape import _shares_memory
+
+
+class GetItem(Function):
+    """y = x[index];  the gradient is scattered back into zeros of x's shape, adding where an
+    index repeats (``IndexAdd``)."""
+
+    saves_inputs = saves_output = False
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        out = x[self.index]
+        self.is_view = _shares_memory(out, x)  # basic indexing gives a view, the rest copies
+        return out
+
+    def backward(self, g):
+        return (IndexAdd(self.inputs[0].shape, self.index)(g),)
+
+
+class IndexAdd(Function):
+    """y = zeros(shape) with y[index] += x, once per occurrence of each index;  the adjoint of
+    ``GetItem``, whose backward it is: dx = g[index]."""
+
+    saves_inputs = saves_output = False
+
+    def __init__(self, shape, index):
+        self.shape, self.index = shape, index
+
+    def forward(self, x):
+        out = _xp(x).zeros(self.shape, dtype=x.dtype)
+        if _is_basic_index(self.index):
+            out[self.index] = x  # basic indices cannot repeat an element
+        else:
+            scatter_add(out, self.index, x)
+        return out
+
+    def backward(self, g):
+        return (GetItem(self.index)(g),)
+
+
+class SetItem(Function):
+    """y = x with y[index] = v: how an in-place op is recorded in a graph (``Tensor._write``);
+    dx = g with zeros at index (those elements were overwritten), dv = g[index]."""
+
+    saves_inputs = saves_output = False
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x, v):
+        out = copy_array(x)
+        out[self.index] = v
+        return out
+
+    def backward(self, g):
+        need_x, need_v = self.needs_input_grad
+        gx = SetItem(self.index)(g, g._constant(g.dtype.type(0))) if need_x else None
+        return gx, (GetItem(self.index)(g) if need_v else None)
+
+
+def _is_basic_index(index: Any) -> bool:
+    """True for indices made of ints, slices, None and Ellipsis only (no arrays, no masks)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
