@@ -18,10 +18,10 @@ from typing import Any
 
 from .tensor import Tensor, as_tensor
 
-__all__ = ["matmul", "exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "softmax",
-           "log_softmax", "logsumexp", "sum", "mean", "max", "min", "argmax", "argmin",
-           "reshape", "flatten", "transpose", "squeeze", "unsqueeze", "clone", "numel",
-           "is_tensor"]
+# Each block of functions below lists its names; __all__ (at the end) gathers them.
+_CORE = ["matmul", "exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "softmax",
+         "log_softmax", "logsumexp", "sum", "mean", "max", "min", "argmax", "argmin", "reshape",
+         "flatten", "transpose", "squeeze", "unsqueeze", "clone", "numel", "is_tensor"]
 
 # What torch.max(x, dim) and torch.min(x, dim) return: a named pair.
 MaxMin = namedtuple("MaxMin", ["values", "indices"])
@@ -158,3 +158,18 @@ def _numpy_spelling(axis: Any, keepdims: bool | None) -> dict[str, Any]:
     if keepdims is not None:
         spelled["keepdim"] = keepdims
     return spelled
+
+
+# ---------------------------------------------- joining, splitting, shapes, indexing
+# (ops/shape.py, ops/index.py)
+
+_SHAPES: list[str] = []
+
+
+# ---------------------------------------------- elementwise, reductions, linear algebra
+# (ops/elementwise.py, ops/reduce.py, ops/linalg.py)
+
+_MATH: list[str] = []
+
+
+__all__ = _CORE + _SHAPES + _MATH
