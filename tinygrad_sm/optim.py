@@ -18,11 +18,12 @@ it with the new values by mistake. Parameters whose ``.grad`` is None are left a
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from . import backend
+from . import backend, serialization
 from .autograd import mark_written
 from .tensor import Tensor
 
@@ -40,6 +41,7 @@ class Optimizer:
     hyperparameters: tuple[str, ...] = ()
     buffers: tuple[str, ...] = ()
     counters: tuple[str, ...] = ()
+    nonnegative_buffers: tuple[str, ...] = ()  # checked when a state is loaded
 
     def __init__(self, params: Iterable[Tensor]) -> None:
         self.params: list[Tensor] = _parameter_list(params, type(self).__name__)
@@ -72,8 +74,14 @@ class Optimizer:
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore what ``state_dict()`` returned, for an optimizer over the same parameters.
 
-        Strict: the hyperparameter names, the number of parameters, the buffer names and their
-        shapes must all match. Everything is checked before anything changes.
+        Strict, and every field is checked before anything changes:
+
+        - the hyperparameter names match, and their values pass the constructor's checks (and
+          a flag such as ``nesterov`` is a bool, not a number);
+        - the state holds one dict per parameter, each empty (no step yet) or complete;
+        - counters (Adam's ``step``) are non-negative ints;
+        - buffers are real numbers of the parameter's shape that stay finite when cast to its
+          dtype (and Adam's ``exp_avg_sq``, a mean of squares, is not negative).
         """
         name = type(self).__name__
         if not isinstance(state_dict, Mapping):
@@ -82,41 +90,150 @@ class Optimizer:
         _check_keys(state_dict, ("hyperparameters", "state"), f"{name}.load_state_dict")
         hyper = state_dict["hyperparameters"]
         _check_keys(hyper, self.hyperparameters, f"{name}.load_state_dict: hyperparameters")
-        entries = list(state_dict["state"])
+        for key in self.hyperparameters:
+            if isinstance(getattr(self, key), bool) and not isinstance(hyper[key], (bool, np.bool_)):
+                raise TypeError(f"{name}.load_state_dict: hyperparameter {key!r} must be True or "
+                                f"False, got {hyper[key]!r}")
+        entries = state_dict["state"]
+        if not isinstance(entries, (list, tuple)):
+            raise TypeError(f"{name}.load_state_dict: 'state' must be a list with one dict per "
+                            f"parameter, got {type(entries).__name__}")
         if len(entries) != len(self.params):
             raise ValueError(f"{name}.load_state_dict: the state holds {len(entries)} parameters "
                              f"but this optimizer has {len(self.params)}; build the optimizer "
                              "over the parameters of the same model")
         new_state = [self._entry_from_saved(i, p, entry)
                      for i, (p, entry) in enumerate(zip(self.params, entries))]
-        self._set_hyperparameters(**hyper)
+        self._set_hyperparameters(**{key: hyper[key] for key in self.hyperparameters})
         self.state = new_state
 
     def _entry_from_saved(self, i: int, p: Tensor, entry: Mapping[str, Any]) -> dict[str, Any]:
         """One saved per-parameter entry, checked and converted to ``p``'s device and dtype."""
+        where = f"{type(self).__name__}.load_state_dict"
         expected = self.counters + self.buffers
         if not isinstance(entry, Mapping):
-            raise TypeError(f"{type(self).__name__}.load_state_dict: the state of parameter {i} "
-                            f"must be a dict, got {type(entry).__name__}")
+            raise TypeError(f"{where}: the state of parameter {i} must be a dict, got "
+                            f"{type(entry).__name__}")
         if entry and sorted(entry) != sorted(expected):
-            raise KeyError(f"{type(self).__name__}.load_state_dict: the state of parameter {i} "
-                           f"has keys {sorted(entry)}, expected {sorted(expected)} (or none)")
+            raise KeyError(f"{where}: the state of parameter {i} has keys {sorted(entry)}, "
+                           f"expected {sorted(expected)} (or none)")
         result: dict[str, Any] = {}
-        for key, value in entry.items():
+        for key in expected:
+            if key not in entry:
+                continue
+            value = entry[key]
             if key in self.counters:
+                if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+                        or value < 0:
+                    raise ValueError(f"{where}: {key!r} of parameter {i} must be a non-negative "
+                                     f"integer (the number of steps taken), got {value!r}")
                 result[key] = int(value)
                 continue
             array = value._array if isinstance(value, Tensor) else value
-            if not hasattr(array, "shape"):
+            if not (hasattr(array, "shape") and hasattr(array, "dtype")):
                 array = np.asarray(array)
+            allowed = "iufc" if p.dtype.kind == "c" else "iuf"
+            if array.dtype.kind not in allowed:
+                raise TypeError(f"{where}: {key!r} of parameter {i} has dtype {array.dtype}, but "
+                                f"the parameter is {p.dtype}; expected real numbers")
             if tuple(array.shape) != p.shape:
                 raise ValueError(
-                    f"{type(self).__name__}.load_state_dict: {key!r} of parameter {i} has shape "
-                    f"{tuple(array.shape)} but the parameter has shape {p.shape}; build the "
-                    "optimizer over the parameters of the same model, in the same order")
+                    f"{where}: {key!r} of parameter {i} has shape {tuple(array.shape)} but the "
+                    f"parameter has shape {p.shape}; build the optimizer over the parameters of "
+                    "the same model, in the same order")
             # astype copies, so the optimizer never shares an array with the saved dict.
-            result[key] = backend.to_device(array, p.device).astype(p.dtype)
+            with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+                converted = backend.to_device(array, p.device).astype(p.dtype)
+            xp = backend.array_module(p.device)
+            if not bool(xp.isfinite(converted).all()):
+                raise ValueError(f"{where}: {key!r} of parameter {i} holds NaN or inf (once cast "
+                                 f"to {p.dtype}); an optimizer's buffers must be finite")
+            if key in self.nonnegative_buffers and bool((converted < 0).any()):
+                raise ValueError(f"{where}: {key!r} of parameter {i} holds negative values; it "
+                                 "is a running mean of squares, so it cannot be negative")
+            result[key] = converted
         return result
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write ``state_dict()`` to ``path`` as an ``.npz`` file, atomically, as ``Module.save`` does.
+
+        The nested state is flattened into named arrays: ``hyperparameters.lr``,
+        ``hyperparameters.betas`` (an array of 2), ``state.0.step``, ``state.0.exp_avg``, ...
+        (``serialization.flatten_state``). No pickle is involved, so loading runs no code.
+        """
+        serialization.save_npz(path, serialization.flatten_state(self.state_dict()))
+
+    def load(self, path: str | os.PathLike) -> Optimizer:
+        """Read a file written by ``save`` and restore it with ``load_state_dict``; return self.
+
+        As ``Module.load``: the names (from the zip directory) and each array's dtype and shape
+        (from its header) are checked against this optimizer before any data is read, then
+        ``load_state_dict`` checks every value. A failed load changes nothing.
+        """
+        path = os.fspath(path)
+        name = type(self).__name__
+        where = f"cannot load optimizer state {path!r} into {name}"
+        layout = self._file_layout()
+        sizes = [math.prod(shape) for shape, _ in layout.values()]
+        try:
+            with serialization.NpzReader(path, max_size=serialization.max_npz_size(sizes)) as npz:
+                self._check_file_names(npz.names, layout, where)
+                for key, header in npz.headers().items():
+                    shape, kinds = layout[key]
+                    if header.dtype.kind not in kinds:
+                        raise TypeError(f"{where}: {key!r} has dtype {header.dtype}; expected "
+                                        f"{'a bool' if kinds == 'b' else 'real numbers'}")
+                    if header.shape != shape:
+                        raise ValueError(f"{where}: {key!r} has shape {header.shape}, expected "
+                                         f"{shape}; the file must come from a {name} over the "
+                                         "parameters of the same model")
+                arrays = npz.read_all()
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no optimizer state at {path!r}: check the path, or call "
+                                    "optimizer.save(path) first") from None
+        hyper = {}
+        for key in self.hyperparameters:
+            value = arrays[f"hyperparameters.{key}"]
+            hyper[key] = value.item() if value.ndim == 0 else tuple(value.tolist())
+        entries: list[dict[str, Any]] = [{} for _ in self.params]
+        for key, value in arrays.items():
+            if key.startswith("state."):
+                _, index, field = key.split(".")
+                entries[int(index)][field] = value.item() if field in self.counters else value
+        try:
+            self.load_state_dict({"hyperparameters": hyper, "state": entries})
+        except (KeyError, ValueError, TypeError) as e:  # the same error, naming the file
+            message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+            raise type(e)(f"{where}: {message}") from None
+        return self
+
+    def _file_layout(self) -> dict[str, tuple[tuple[int, ...], str]]:
+        """Every name a saved file may hold, with its shape and the dtype kinds allowed."""
+        layout: dict[str, tuple[tuple[int, ...], str]] = {}
+        for key in self.hyperparameters:
+            value = getattr(self, key)
+            layout[f"hyperparameters.{key}"] = (np.shape(value), "b" if isinstance(value, bool) else "iuf")
+        for i, p in enumerate(self.params):
+            for key in self.counters:
+                layout[f"state.{i}.{key}"] = ((), "iu")
+            for key in self.buffers:
+                layout[f"state.{i}.{key}"] = (p.shape, "iufc" if p.dtype.kind == "c" else "iuf")
+        return layout
+
+    def _check_file_names(self, names: list[str], layout: Mapping[str, Any], where: str) -> None:
+        """Every hyperparameter, and for each parameter its whole state or none of it."""
+        present = set(names)
+        unexpected = [key for key in names if key not in layout]
+        missing = [f"hyperparameters.{key}" for key in self.hyperparameters
+                   if f"hyperparameters.{key}" not in present]
+        for i in range(len(self.params)):
+            group = [f"state.{i}.{key}" for key in self.counters + self.buffers]
+            if any(key in present for key in group):
+                missing += [key for key in group if key not in present]
+        if missing or unexpected:
+            raise KeyError(f"{where}: missing keys {missing}, unexpected keys {unexpected}; the "
+                           f"file must come from optimizer.save() of a {type(self).__name__} "
+                           "over the parameters of the same model")
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)
@@ -188,6 +305,7 @@ class Adam(Optimizer):
     hyperparameters = ("lr", "betas", "eps", "weight_decay")
     buffers = ("exp_avg", "exp_avg_sq")
     counters = ("step",)
+    nonnegative_buffers = ("exp_avg_sq",)
 
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,

@@ -23,14 +23,13 @@ plain attribute lookup in ``forward``), and their names are also kept in two dic
 from __future__ import annotations
 
 import difflib
+import math
 import os
-import tempfile
-import zipfile
 from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from .. import backend
+from .. import backend, serialization
 from ..autograd import mark_written
 from ..tensor import Tensor
 
@@ -200,20 +199,19 @@ class Module:
         """A copy of every parameter as a NumPy array, keyed by dotted name, in order."""
         return {name: np.array(p.numpy(), copy=True) for name, p in self.named_parameters()}
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Copy ``state`` (as returned by ``state_dict()``) into the parameters, in place.
+    def _check_layout(self, layout: Mapping[str, tuple[tuple[int, ...], np.dtype] | None],
+                      where: str, source: str) -> None:
+        """Check names, dtypes and shapes (``layout``: name -> (shape, dtype)) against the
+        parameters, before any value is looked at. ``layout`` values may be None to check the
+        names alone. ``load_state_dict`` passes the arrays' layout, ``load`` the file's headers.
 
-        Strict: every parameter must be present with its exact shape, and nothing else may be.
-        Everything is checked before anything is copied, so a failed load changes nothing.
-        Values are cast to each parameter's dtype and moved to its device, and written into the
-        existing arrays, so an optimizer that holds these parameters keeps working.
+        Raises ``KeyError`` for missing or unexpected names, ``TypeError`` for a dtype that is
+        not a number of the parameter's kind (a complex value for a real parameter, a bool),
+        ``ValueError`` for a wrong shape; each message names the culprit and the fix.
         """
-        if not isinstance(state, Mapping):
-            raise TypeError(f"load_state_dict expects a dict of name -> array, got "
-                            f"{type(state).__name__}")
         params = dict(self.named_parameters())
-        missing = [name for name in params if name not in state]
-        unexpected = [name for name in state if name not in params]
+        missing = [name for name in params if name not in layout]
+        unexpected = [name for name in layout if name not in params]
         if missing or unexpected:
             parts = []
             if missing:
@@ -221,71 +219,92 @@ class Module:
             if unexpected:
                 parts.append(f"unexpected keys {unexpected}")
             raise KeyError(
-                f"load_state_dict for {type(self).__name__}: {' and '.join(parts)}; the state "
-                f"must come from a model of the same architecture (its keys are "
-                f"{list(params)})")
-        arrays = {}
+                f"{where}: {' and '.join(parts)}; the {source} must come from a model of the "
+                f"same architecture (its keys are {list(params)})")
         for name, p in params.items():
-            value = state[name]
-            array = value._array if isinstance(value, Tensor) else value
-            if not hasattr(array, "shape"):
-                array = np.asarray(array)
-            if array.dtype.kind not in "biuf":
-                raise TypeError(f"load_state_dict for {type(self).__name__}: {name!r} has dtype "
-                                f"{array.dtype} in the state; expected numbers")
-            if tuple(array.shape) != p.shape:
+            if layout[name] is None:
+                continue
+            shape, dtype = layout[name]
+            allowed = "iufc" if p.dtype.kind == "c" else "iuf"
+            if dtype.kind not in allowed:
+                raise TypeError(
+                    f"{where}: {name!r} has dtype {dtype} in the {source}, but the parameter is "
+                    f"{p.dtype}; expected {'numbers' if p.dtype.kind == 'c' else 'real numbers'} "
+                    "(integer or float)")
+            if tuple(shape) != p.shape:
                 raise ValueError(
-                    f"load_state_dict for {type(self).__name__}: {name!r} has shape "
-                    f"{tuple(array.shape)} in the state but {p.shape} in the model; build the "
-                    f"model with the same layer sizes as the one that was saved")
-            arrays[name] = array
-        for name, p in params.items():
-            p._array[...] = backend.to_device(arrays[name], p.device).astype(p.dtype, copy=False)
+                    f"{where}: {name!r} has shape {tuple(shape)} in the {source} but {p.shape} in "
+                    f"the model; build the model with the same layer sizes as the one that was saved")
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Copy ``state`` (as returned by ``state_dict()``) into the parameters, in place.
+
+        Strict: every parameter must be present with its exact shape, and nothing else may be;
+        the values must be real numbers (complex ones too for a complex parameter) that stay
+        finite when cast to the parameter's dtype (NaN and inf are the mark of a diverged run or
+        a damaged file; a float64 1e300 would silently become inf in float32).
+        Everything is checked before anything is copied, so a failed load changes nothing.
+        Values are cast to each parameter's dtype and moved to its device, and written into the
+        existing arrays, so an optimizer that holds these parameters keeps working.
+        """
+        where = f"load_state_dict for {type(self).__name__}"
+        if not isinstance(state, Mapping):
+            raise TypeError(f"{where} expects a dict of name -> array, got {type(state).__name__}")
+        self._load_state(state, where, "state")
+
+    def _load_state(self, state: Mapping[str, Any], where: str, source: str) -> None:
+        """``load_state_dict``'s work; ``where`` and ``source`` word its errors."""
+        arrays = {}
+        for name, value in state.items():
+            array = value._array if isinstance(value, Tensor) else value
+            arrays[name] = array if hasattr(array, "shape") and hasattr(array, "dtype") else np.asarray(array)
+        self._check_layout({name: (tuple(a.shape), a.dtype) for name, a in arrays.items()}, where, source)
+        converted = {}
+        for name, p in self.named_parameters():
+            with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+                value = backend.to_device(arrays[name], p.device).astype(p.dtype, copy=False)
+            if not bool(backend.array_module(p.device).isfinite(value).all()):
+                raise ValueError(f"{where}: {name!r} holds NaN or inf in the {source} (once cast to {p.dtype}); a "
+                                 "model's weights must be finite: load a checkpoint saved before "
+                                 "training diverged")
+            converted[name] = value
+        for name, p in self.named_parameters():
+            p._array[...] = converted[name]
             mark_written(p)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write ``state_dict()`` to ``path`` as an ``.npz`` file, atomically.
 
         The file is written next to ``path`` under a temporary name and then renamed over it,
-        so a crash midway leaves the previous checkpoint intact, never a half-written one.
+        so a crash midway leaves the previous checkpoint intact, never a half-written one
+        (``tinygrad_sm.serialization.atomic_write`` tells the details: the temporary name, its
+        clean-up, the file's permissions).
         """
-        path = os.fspath(path)
-        state = self.state_dict()
-        directory = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(directory):
-            raise FileNotFoundError(f"cannot save a checkpoint to {path!r}: the directory "
-                                    f"{directory!r} does not exist; create it first")
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                                   suffix=".tmp")
-        try:
-            # Through a file handle: given a name, numpy would append ".npz" to the temp name.
-            with os.fdopen(fd, "wb") as f:
-                _write_npz(f, state)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        serialization.save_npz(path, self.state_dict())
 
     def load(self, path: str | os.PathLike) -> Module:
-        """Read a checkpoint written by ``save`` and load it (strictly); return self."""
+        """Read a checkpoint written by ``save`` and load it (strictly); return self.
+
+        Nothing is read that has not been checked first: the names (from the zip directory),
+        then each array's dtype and shape (from its ``.npy`` header), must match the model before
+        any array data is read, so a damaged or crafted file costs at most the model's size.
+        Raises ``FileNotFoundError`` for a missing file, ``ValueError`` for a damaged one,
+        and the errors of ``load_state_dict`` for one that does not fit the model; each names
+        the path.
+        """
         path = os.fspath(path)
+        where = f"cannot load checkpoint {path!r} into {type(self).__name__}"
+        sizes = [math.prod(p.shape) for p in self.parameters()]
         try:
-            loaded = np.load(path, allow_pickle=False)
-            if not isinstance(loaded, np.lib.npyio.NpzFile):  # a .npy file holds one bare array
-                raise ValueError(f"it holds a single {type(loaded).__name__}, not named "
-                                 "weights; save checkpoints with model.save(path)")
-            with loaded as npz:
-                state = {name: npz[name] for name in npz.files}
+            with serialization.NpzReader(path, max_size=serialization.max_npz_size(sizes)) as npz:
+                self._check_layout(dict.fromkeys(npz.names), where, "checkpoint")
+                self._check_layout({name: (h.shape, h.dtype) for name, h in npz.headers().items()},
+                                   where, "checkpoint")
+                state = npz.read_all()
         except FileNotFoundError:
             raise FileNotFoundError(f"no checkpoint at {path!r}: check the path, or call "
                                     "model.save(path) first") from None
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-            raise ValueError(f"cannot read checkpoint {path!r}: it is not a valid .npz file "
-                             f"(truncated or corrupt?): {e}") from e
-        self.load_state_dict(state)
+        self._load_state(state, where, "checkpoint")
         return self
 
     # ------------------------------------------------------------------ printing
@@ -306,13 +325,3 @@ class Module:
         lines.append(")")
         return "\n".join(lines)
 
-
-def _write_npz(f: Any, state: Mapping[str, np.ndarray]) -> None:
-    """The layout ``np.savez`` writes: a zip with one ``.npy`` member per array.
-
-    Written by hand because ``np.savez(f, **state)`` would reject a parameter named ``file``.
-    """
-    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for name, array in state.items():
-            with zf.open(name + ".npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
