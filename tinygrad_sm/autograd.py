@@ -1,241 +1,205 @@
-"""The autograd engine: grad mode, the ``Function`` every op is built from, and the one backward loop.
+"""The backward pass: the one loop that turns an output's gradient into every leaf's.
 
-How reverse mode works here, in two steps:
-
-1. **Recording.** Each op is a :class:`Function`. Calling it on tensors runs its ``forward`` on
-   their arrays and, when grad mode is on and some input requires grad, keeps the inputs on the
-   function, numbers it (``seq``, one more than the function recorded before it), and hangs it
-   on the output as ``output.grad_fn``. The tensors and their ``grad_fn`` links form a directed
-   acyclic graph from the output back to the leaves.
-2. **The backward loop.** :func:`run_backward` starts from the output and keeps the tensors whose
-   gradient has started to arrive in a heap, ordered by their ``grad_fn.seq``, latest first. A
-   tensor's consumers were all made after it, so they all have larger numbers: by the time it
-   comes out of the heap, every contribution to its gradient has been added up. It calls
-   ``grad_fn.backward`` with that sum, undoes broadcasting, and sends the results on to its
-   inputs. Leaves keep what reaches them in ``.grad``. The loop is iterative (a chain of 100,000
-   ops needs no recursion) and handles each tensor once, however many paths lead to it.
+It starts from the output and keeps the tensors whose gradient has started to arrive in a heap,
+ordered by their ``grad_fn.seq`` (the recording number, see ``function.py``), latest first. A
+tensor's consumers were all made after it, so they all have larger numbers: by the time it
+comes out of the heap, every contribution to its gradient has been added up. The loop calls
+``grad_fn.backward`` with that sum, sums each result down to its input's shape where
+broadcasting stretched it, and sends it on. Leaves keep what reaches them in ``.grad``. The
+loop is iterative (a chain of 100,000 ops needs no recursion) and handles each tensor once,
+however many paths lead to it.
 
 Backward rules are written with Tensor ops. With ``create_graph=False`` they run under
 ``no_grad`` and record nothing; with ``create_graph=True`` they are recorded like any other
 computation, so the gradient can itself be differentiated (second and third derivatives,
 Hessian-vector products).
+
+Grad mode, versions and ``Function`` live in ``function.py`` and are re-exported here, where
+PyTorch keeps them (``torch.autograd.Function``, ``torch.autograd.grad``).
 """
 from __future__ import annotations
 
-import contextlib
 import heapq
-import itertools
-import threading
 import weakref
 from typing import Any, Sequence
 
-# tensor.py imports this module at its end, once the Tensor class exists.
 import numpy as np
 
+from . import debug
 from .backend import copy_array
-from .tensor import Tensor
+from .function import (Function, Version, _grad_mode, _Writes, enable_grad, is_grad_enabled,
+                       mark_written, no_grad, shared_version, version_of)
+from . import tensor as _tensor  # by module: tensor.py imports this one too  # isort: skip
+
+Tensor = Any  # for annotations: the class is _tensor.Tensor
+
+__all__ = ["Function", "grad", "no_grad", "enable_grad", "is_grad_enabled", "run_backward",
+           "mark_written", "version_of", "shared_version", "Version"]
 
 
-# ---------------------------------------------------------------------------------------------
-# Grad mode: one flag per thread, switched by no_grad() and enable_grad().
-# ---------------------------------------------------------------------------------------------
+def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
+                 retain_graph: bool, create_graph: bool,
+                 inputs: Sequence[Tensor] | None = None) -> list[Tensor | None] | None:
+    """The one backward loop, behind ``Tensor.backward`` and ``grad``.
 
-class _GradMode(threading.local):
-    """The grad-mode flag. Each thread sees its own copy, as in PyTorch: a ``no_grad()`` block
-    or a backward pass in one thread never turns recording off in another."""
+    With ``inputs=None`` the gradients that reach leaves are added into their ``.grad``.
+    Otherwise nothing's ``.grad`` is touched and the gradients of ``inputs`` are returned.
+    """
+    grads: dict[int, Tensor] = {}  # id(tensor) -> the sum of the gradients that reached it
+    ready: list[tuple[int, Tensor]] = []  # a heap of (-seq, tensor): the latest-made comes first
+    leaves: list[Tensor] = []  # in the order reached; their gradients are final at the end
+    wanted = _Wanted(inputs)
 
-    enabled = True
+    def send(tensor: Tensor, g: Tensor) -> None:
+        """A gradient reaches ``tensor``: add it to the ones before, or note it and queue it."""
+        previous = grads.get(id(tensor))
+        if previous is not None:  # another consumer got here first: add the two up
+            grads[id(tensor)] = previous + g
+            return
+        grads[id(tensor)] = g
+        fn = tensor.grad_fn
+        if fn is None:
+            leaves.append(tensor)
+        elif fn.inputs is None:
+            raise _released_error(fn)
+        else:  # recording numbers are unique, so the heap never has to compare tensors
+            heapq.heappush(ready, (-fn.seq, tensor))
+
+    previous_mode = _grad_mode.enabled
+    _grad_mode.enabled = create_graph
+    debugging = debug.state.active and debug.enter_backward()
+    try:
+        for root, g in zip(roots, root_grads):
+            send(root, g)
+        while ready:
+            tensor = heapq.heappop(ready)[1]
+            g = grads.pop(id(tensor))
+            if wanted.take(tensor, g):  # grad() has all it asked for
+                break
+            fn = tensor.grad_fn
+            if fn.seq < _Writes.last:  # something was written in place since fn was recorded
+                _check_saved(fn)
+            input_grads = _checked(fn, fn.backward(g))
+            if debug.state.active:  # trace() or detect_anomaly(): see debug.py
+                debug.after_backward(fn, g, input_grads)
+            for inp, need, ig in zip(fn.inputs, fn.needs_input_grad, input_grads):
+                if need and ig is not None:
+                    send(inp, _fitted(fn, ig, inp))
+            if not retain_graph:
+                fn.release()
+        # Only now, with the whole walk done, do leaves take their gradients: an error part
+        # way (a released graph) leaves every .grad as it was.
+        if inputs is None:
+            _store_leaf_gradients(leaves, grads, create_graph)
+    finally:
+        _grad_mode.enabled = previous_mode
+        if debugging:
+            debug.leave_backward()
+    return None if inputs is None else wanted.results(leaves, grads)
 
 
-_grad_mode = _GradMode()
+def _fitted(fn: Function, ig: Tensor, inp: Tensor) -> Tensor:
+    """Gradient ``ig`` of input ``inp``, in the input's shape and dtype: summed down where the
+    forward broadcast the input (``sum_to``), and cast back where it changed its dtype (a
+    float32 input gets a float32 gradient)."""
+    array = ig._array if type(ig) is _tensor.Tensor else None
+    if array is None or array.shape != inp._array.shape:
+        ig = _summed_to_input(fn, ig, inp)
+        array = ig._array
+    if array.dtype != inp._array.dtype:
+        ig = ig.astype(inp._array.dtype)
+    return ig
 
 
-def is_grad_enabled() -> bool:
-    """True unless inside ``no_grad()`` (in this thread)."""
-    return _grad_mode.enabled
+def _store_leaf_gradients(leaves: list[Tensor], grads: dict[int, Tensor],
+                          create_graph: bool) -> None:
+    """Add each leaf's gradient into its ``.grad``, as PyTorch does; a new ``.grad`` is the
+    leaf's own: a gradient may be the very tensor another leaf gets too (``Add`` hands g to
+    both inputs) or a view into another gradient, and users change ``.grad`` in place
+    (clipping, scaling)."""
+    for leaf in leaves:
+        g = grads[id(leaf)]
+        if debug.state.active:
+            debug.leaf_gradient(leaf, g)
+        if leaf.grad is not None:
+            leaf.grad = leaf.grad + g
+        elif create_graph:  # a copy that stays in the graph
+            leaf.grad = g.clone()
+        else:
+            leaf.grad = leaf._wrap(copy_array(g._array), leaf.device)
 
 
-class _SetGradMode(contextlib.ContextDecorator):
-    """Sets the grad-mode flag for a ``with`` block or a decorated function, then restores it.
+class _Wanted:
+    """The inputs of ``grad()``: their gradients are collected instead of stored in ``.grad``.
 
-    Used as ``with no_grad():``, ``@no_grad()`` or, as in PyTorch, ``@no_grad``.
+    When all of them are made by ops, the walk stops once each has come out of the heap (its
+    gradient is then complete), leaving the graph beneath untouched.
     """
 
-    mode: bool
+    def __init__(self, inputs: Sequence[Tensor] | None) -> None:
+        self.inputs = inputs
+        self.found: dict[int, Tensor | None] = {} if inputs is None else {id(t): None for t in inputs}
+        all_made_by_ops = inputs is not None and all(t.grad_fn is not None for t in inputs)
+        self.pending = len(self.found) if all_made_by_ops else -1
 
-    def __new__(cls, func: Any = None) -> Any:
-        self = super().__new__(cls)
-        if func is None:
-            return self
-        self.__init__()  # type: ignore[misc]  # @no_grad without parentheses: decorate at once
-        return self(func)
+    def take(self, tensor: Tensor, g: Tensor) -> bool:
+        """Keep ``g`` if ``tensor`` is wanted; True when nothing more is needed."""
+        if id(tensor) not in self.found:
+            return False
+        self.found[id(tensor)] = g
+        self.pending -= 1
+        return self.pending == 0
 
-    def __init__(self, func: Any = None) -> None:
-        # One stack per thread: a decorated function is a single instance that may be entered
-        # again, by a recursive call or by another thread, and each exit must restore the value
-        # that its own entry saw, in its own thread.
-        self._previous = threading.local()
-
-    def __enter__(self) -> None:
-        stack = self._previous.__dict__.setdefault("stack", [])
-        stack.append(_grad_mode.enabled)
-        _grad_mode.enabled = self.mode
-
-    def __exit__(self, *exc: Any) -> None:
-        _grad_mode.enabled = self._previous.stack.pop()
-
-
-class no_grad(_SetGradMode):
-    """Record no graph: ``with no_grad(): ...`` or ``@no_grad()``. Use it for evaluation and updates."""
-
-    mode = False
-
-
-class enable_grad(_SetGradMode):
-    """Record the graph again inside a ``no_grad()`` block: ``with enable_grad(): ...``."""
-
-    mode = True
+    def results(self, leaves: list[Tensor], grads: dict[int, Tensor]) -> list[Tensor | None]:
+        """One gradient (or None) per input, in order, even when an input is listed twice."""
+        for leaf in leaves:
+            if id(leaf) in self.found:
+                self.found[id(leaf)] = grads[id(leaf)]
+        return [self.found[id(t)] for t in self.inputs]
 
 
 # ---------------------------------------------------------------------------------------------
-# Versions: noticing that a value saved for backward was changed in place.
+# Checks: what backward returns, and what it reads
 # ---------------------------------------------------------------------------------------------
 
-class Version:
-    """How many times one array has been written in place: its *version*.
-
-    Every tensor that shows the same memory (a view made by ``reshape``, ``transpose`` or basic
-    indexing, ``detach()``, ``.data``) holds the same ``Version``, so a write through any of them
-    counts for all. A tensor gets one on first need, when it is written or viewed; until then its
-    version is 0. ``aliased`` says that some other tensor shares the memory.
-    """
-
-    __slots__ = ("count", "aliased")
-
-    def __init__(self, count: int = 0) -> None:
-        self.count = count
-        self.aliased = False
+def _checked(fn: Function, input_grads: Any) -> tuple[Any, ...]:
+    """What ``fn.backward`` returned, checked to be one gradient per input, as a tuple."""
+    if type(input_grads) is not tuple or len(input_grads) != len(fn.inputs):
+        raise _bad_gradients(fn, input_grads)
+    return input_grads
 
 
-def version_of(t: Tensor) -> int:
-    """The number of in-place writes to ``t``'s memory so far."""
-    return 0 if t._version is None else t._version.count
+def _bad_gradients(fn: Function, returned: Any) -> Exception:
+    """The error for a backward that did not return one gradient per input, as a tuple."""
+    n = len(fn.inputs)
+    if isinstance(returned, (list, tuple)):
+        return ValueError(f"{fn.name}.backward returned {len(returned)} gradient"
+                          f"{'s' * (len(returned) != 1)} for {n} inputs; return a tuple with one "
+                          "Tensor (or None) per input, in the order of the inputs")
+    return TypeError(f"{fn.name}.backward returned a {type(returned).__name__}, not a tuple; "
+                     f"return a tuple with one Tensor (or None) per input, e.g. (g,) for one "
+                     f"input (it has {n})")
 
 
-def shared_version(t: Tensor) -> Version:
-    """``t``'s Version, for a new tensor that shares its memory (made on first need)."""
-    v = t._version
-    if v is None:
-        v = t._version = Version()
-    v.aliased = True
-    return v
-
-
-class _Writes:
-    """The recording number of the latest in-place write, in any thread. A function recorded
-    after it cannot have seen a write since, so the backward loop checks nothing for it."""
-
-    last = -1
-
-
-def mark_written(t: Tensor) -> int:
-    """Count an in-place write into ``t``'s memory, and return the write's recording number.
-    Every in-place write in the library, the optimizers' updates included, ends here."""
-    v = t._version
-    if v is None:
-        v = t._version = Version()
-    v.count += 1
-    _Writes.last = stamp = next(_sequence)
-    return stamp
-
-
-# Numbers the recorded functions in the order they were made (see run_backward).
-_sequence = itertools.count()
-
-
-# ---------------------------------------------------------------------------------------------
-# Function: one differentiable op.
-# ---------------------------------------------------------------------------------------------
-
-class Function:
-    """One op: ``forward`` maps arrays to an array, ``backward`` maps the output's gradient to
-    the inputs' gradients.
-
-    Subclasses write the two side by side. ``forward`` receives the inputs' raw arrays (NumPy or
-    CuPy) and returns the output's array; anything it stores on ``self`` is saved for backward.
-    ``backward`` receives the gradient of the output as a Tensor and returns one Tensor (or
-    ``None``) per input, written with Tensor ops so that it is itself differentiable. It may use
-    ``self.inputs`` (the input Tensors) and ``self.output()`` (the output Tensor), and should
-    skip the inputs whose ``self.needs_input_grad`` is False. Broadcasting is undone by the
-    engine, not by each op.
-
-    Three class attributes say what the op keeps, so that the engine can check it:
-    ``saves_inputs`` and ``saves_output`` are True when ``backward`` reads the *values* of the
-    inputs or of the output (not only their shapes): if one of them is changed in place before
-    backward, backward raises instead of using the new values. ``is_view`` is True when the
-    output shares the first input's memory, so that a write to one counts for both.
-
-    Call an instance to apply it: ``Mul()(a, b)``.
-    """
-
-    # Class-level defaults: an unrecorded or released function has no inputs.
-    inputs: tuple[Tensor, ...] | None = None
-    needs_input_grad: tuple[bool, ...] = ()
-    seq = -1  # the recording order; set when the function is recorded
-    # What backward reads; a Function that does not say is assumed to read everything.
-    saves_inputs = True
-    saves_output = True
-    is_view = False
-
-    def forward(self, *arrays: Any) -> Any:
-        raise NotImplementedError
-
-    def backward(self, grad_output: Tensor) -> tuple[Tensor | None, ...]:
-        raise NotImplementedError
-
-    def __call__(self, *inputs: Tensor) -> Tensor:
-        out = Tensor._wrap(self.forward(*[t._array for t in inputs]), inputs[0].device)
-        if self.is_view:
-            out._version = shared_version(inputs[0])
-        if _grad_mode.enabled:
-            needs = tuple([t.requires_grad for t in inputs])
-            if True in needs:
-                if self.inputs is not None:
-                    raise RuntimeError(f"this {self.name} was already applied once: a Function "
-                                       f"records one call; make a new one, {self.name}(...)(...)")
-                self.inputs = inputs
-                self.needs_input_grad = needs
-                if self.saves_inputs:  # the versions that backward expects to find
-                    self.versions = tuple([0 if t._version is None else t._version.count
-                                           for t in inputs])
-                self.seq = next(_sequence)
-                # A weak reference: the output owns this function, so a strong one is a cycle.
-                self.output = weakref.ref(out)
-                out.requires_grad = True
-                out.grad_fn = self
-        return out
-
-    def release(self) -> None:
-        """Drop the inputs and everything saved for backward, so their memory can be freed."""
-        self.__dict__.clear()
-
-    @property
-    def name(self) -> str:
-        return type(self).__name__
-
-    def __repr__(self) -> str:
-        return f"<{self.name}>"
-
-
-# ---------------------------------------------------------------------------------------------
-# The backward pass.
-# ---------------------------------------------------------------------------------------------
-
-def _released_error(fn: Function) -> RuntimeError:
-    return RuntimeError(
-        f"backward through the graph a second time: the values that {fn.name} saved for "
-        "backward were released after the first backward; pass retain_graph=True to the first "
-        "backward() if you need to call it twice, or recompute the forward pass")
+def _summed_to_input(fn: Function, ig: Any, inp: Tensor) -> Tensor:
+    """Gradient ``ig`` of input ``inp``, summed down to the input's shape where the forward
+    broadcast it (``sum_to``), after checking that it is a Tensor of a shape that can be."""
+    i = next(k for k, t in enumerate(fn.inputs) if t is inp)
+    if not isinstance(ig, _tensor.Tensor):
+        raise TypeError(f"{fn.name}.backward returned a {type(ig).__name__} for input {i}; "
+                        "gradients must be Tensors (or None), made with Tensor ops")
+    shape, got = inp._array.shape, ig._array.shape
+    if got == shape:
+        return ig
+    try:
+        fits = np.broadcast_shapes(shape, got) == got
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{fn.name}.backward returned a gradient of shape {got} for input {i} "
+                         f"of shape {shape}; a gradient has its input's shape, or a shape that "
+                         "the input broadcasts to")
+    return ig.sum_to(shape)
 
 
 # An in-place op under grad mode moves a tensor's earlier value, and the op that made it, to a
@@ -288,125 +252,17 @@ def _modified_error(fn: Function, which: str, t: Tensor, then: int) -> RuntimeEr
         "backward")
 
 
-def _bad_gradients(fn: Function, returned: Any) -> Exception:
-    """The error for a backward that did not return one gradient per input, as a tuple."""
-    n = len(fn.inputs)
-    if isinstance(returned, (list, tuple)):
-        return ValueError(f"{fn.name}.backward returned {len(returned)} gradient"
-                          f"{'s' * (len(returned) != 1)} for {n} inputs; return a tuple with one "
-                          "Tensor (or None) per input, in the order of the inputs")
-    return TypeError(f"{fn.name}.backward returned a {type(returned).__name__}, not a tuple; "
-                     f"return a tuple with one Tensor (or None) per input, e.g. (g,) for one "
-                     f"input (it has {n})")
+def _released_error(fn: Function) -> RuntimeError:
+    return RuntimeError(
+        f"backward through the graph a second time: the values that {fn.name} saved for "
+        "backward were released after the first backward; pass retain_graph=True to the first "
+        "backward() if you need to call it twice, or recompute the forward pass")
 
 
-def _summed_to_input(fn: Function, i: int, ig: Any, inp: Tensor) -> Tensor:
-    """Gradient ``ig`` for input ``i``, summed down to the input's shape where the forward
-    broadcast it (``sum_to``), after checking that it is a Tensor of a shape that can be."""
-    if not isinstance(ig, Tensor):
-        raise TypeError(f"{fn.name}.backward returned a {type(ig).__name__} for input {i}; "
-                        "gradients must be Tensors (or None), made with Tensor ops")
-    shape, got = inp._array.shape, ig._array.shape
-    if got == shape:
-        return ig
-    try:
-        fits = np.broadcast_shapes(shape, got) == got
-    except ValueError:
-        fits = False
-    if not fits:
-        raise ValueError(f"{fn.name}.backward returned a gradient of shape {got} for input {i} "
-                         f"of shape {shape}; a gradient has its input's shape, or a shape that "
-                         "the input broadcasts to")
-    return ig.sum_to(shape)
 
-
-def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
-                 retain_graph: bool, create_graph: bool,
-                 inputs: Sequence[Tensor] | None = None) -> list[Tensor | None] | None:
-    """The one backward loop, behind ``Tensor.backward`` and ``grad``.
-
-    With ``inputs=None`` the gradients that reach leaves are added into their ``.grad``.
-    Otherwise nothing's ``.grad`` is touched and the gradients of ``inputs`` are returned.
-    """
-    grads: dict[int, Tensor] = {}  # id(tensor) -> the sum of the gradients that reached it
-    ready: list[tuple[int, Tensor]] = []  # a heap of (-seq, tensor): the latest-made comes first
-    leaves: list[Tensor] = []  # in the order reached; their gradients are final at the end
-
-    def receive(tensor: Tensor, g: Tensor) -> None:
-        """The first gradient to reach ``tensor``: note it, and queue the tensor."""
-        grads[id(tensor)] = g
-        fn = tensor.grad_fn
-        if fn is None:
-            leaves.append(tensor)
-        elif fn.inputs is None:
-            raise _released_error(fn)
-        else:  # recording numbers are unique, so the heap never has to compare tensors
-            heapq.heappush(ready, (-fn.seq, tensor))
-
-    wanted = None if inputs is None else {id(t): None for t in inputs}
-    # grad() for inputs that are all made by ops needs nothing below them: stop once each has
-    # come out of the heap (with its gradient complete), leaving the graph beneath untouched.
-    if inputs is not None and all(t.grad_fn is not None for t in inputs):
-        pending = len(wanted)
-    else:
-        pending = -1
-    previous_mode = _grad_mode.enabled
-    _grad_mode.enabled = create_graph
-    try:
-        for root, g in zip(roots, root_grads):
-            if id(root) in grads:  # the same output given twice
-                grads[id(root)] = grads[id(root)] + g
-            else:
-                receive(root, g)
-        while ready:
-            tensor = heapq.heappop(ready)[1]
-            g = grads.pop(id(tensor))
-            if wanted is not None and id(tensor) in wanted:
-                wanted[id(tensor)] = g
-                pending -= 1
-                if pending == 0:
-                    break
-            fn = tensor.grad_fn
-            if fn.seq < _Writes.last:  # something was written in place since fn was recorded
-                _check_saved(fn)
-            input_grads = fn.backward(g)
-            if type(input_grads) is not tuple or len(input_grads) != len(fn.inputs):
-                raise _bad_gradients(fn, input_grads)
-            for i, (inp, need, ig) in enumerate(zip(fn.inputs, fn.needs_input_grad, input_grads)):
-                if not need or ig is None:
-                    continue
-                if type(ig) is not Tensor or ig._array.shape != inp._array.shape:
-                    ig = _summed_to_input(fn, i, ig, inp)
-                if ig._array.dtype != inp._array.dtype:  # a float32 input gets a float32 gradient
-                    ig = ig.astype(inp._array.dtype)
-                previous = grads.get(id(inp))
-                if previous is None:
-                    receive(inp, ig)
-                else:  # another consumer got here first: add the two up
-                    grads[id(inp)] = previous + ig
-            if not retain_graph:
-                fn.release()
-        # Only now, with the whole walk done, do leaves take their gradients: an error part
-        # way (a released graph) leaves every .grad as it was.
-        for leaf in leaves:
-            g = grads[id(leaf)]
-            if wanted is not None:
-                if id(leaf) in wanted:
-                    wanted[id(leaf)] = g
-            elif leaf.grad is not None:  # accumulate, as PyTorch does
-                leaf.grad = leaf.grad + g
-            elif create_graph:  # a copy in the graph: g may be another leaf's gradient too
-                leaf.grad = g.clone()
-            else:
-                # A leaf's .grad owns its array: g may be the very tensor another leaf gets
-                # too (add hands g to both inputs) or a view into another gradient (reshape,
-                # transpose), and users may update .grad in place (clipping, scaling).
-                leaf.grad = Tensor._wrap(copy_array(g._array), leaf.device)
-    finally:
-        _grad_mode.enabled = previous_mode
-    # One entry per input, in order, even when an input is listed twice.
-    return None if wanted is None else [wanted[id(t)] for t in inputs]
-
+# ---------------------------------------------------------------------------------------------
+# The seeds, and grad()
+# ---------------------------------------------------------------------------------------------
 
 def _root_gradients(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | None,
                     caller: str) -> list[Tensor]:
@@ -418,8 +274,8 @@ def _root_gradients(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | Non
             # to make than an array; on the GPU it must be a CuPy array like the rest.
             data = out._array
             if data.ndim == 0 and out.device == "cpu":
-                return [Tensor._wrap(data.dtype.type(1), out.device)]
-            return [Tensor._wrap(out._xp.ones(data.shape, data.dtype), out.device)]
+                return [_tensor.Tensor._wrap(data.dtype.type(1), out.device)]
+            return [_tensor.Tensor._wrap(out._xp.ones(data.shape, data.dtype), out.device)]
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     if len(grad_outputs) != len(outputs):
@@ -437,9 +293,9 @@ def _root_gradients(outputs: Sequence[Tensor], grad_outputs: Sequence[Any] | Non
                     f"{caller}: the output has shape {out.shape}, and a gradient can only be "
                     "created implicitly for a scalar output; reduce it first (e.g. .sum()) or "
                     "pass gradient=ones_like(output)")
-            g = Tensor._wrap(out._xp.ones_like(out._array), out.device)
-        elif not isinstance(g, Tensor):
-            g = Tensor(g, dtype=out.dtype, device=out.device)
+            g = _tensor.Tensor._wrap(out._xp.ones_like(out._array), out.device)
+        elif not isinstance(g, _tensor.Tensor):
+            g = _tensor.Tensor(g, dtype=out.dtype, device=out.device)
         if g.shape != out.shape:
             raise ValueError(f"{caller}: gradient has shape {g.shape} but the output has shape "
                              f"{out.shape}; they must match")
@@ -461,12 +317,12 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     be differentiated again: ``grad(grad(y, x, create_graph=True)[0].sum(), x)``. An input that
     does not affect the outputs raises an error unless ``allow_unused=True``, which gives None.
     """
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if isinstance(grad_outputs, Tensor):
+    outputs = [outputs] if isinstance(outputs, _tensor.Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, _tensor.Tensor) else list(inputs)
+    if isinstance(grad_outputs, _tensor.Tensor):
         grad_outputs = [grad_outputs]
     for i, t in enumerate(inputs):
-        if not isinstance(t, Tensor) or not t.requires_grad:
+        if not isinstance(t, _tensor.Tensor) or not t.requires_grad:
             raise RuntimeError(f"grad: input {i} does not require grad; create it with "
                                "requires_grad=True")
     seeds = _root_gradients(outputs, grad_outputs, "grad")

@@ -30,7 +30,10 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from . import backend
+# By module, not by name: autograd.py imports this module too, and the names are looked up
+# when an op runs, by which time both modules are complete, whichever was imported first.
+from . import autograd as _autograd
+from . import backend, ops
 from .random import generator
 
 DEFAULT_DTYPE = np.dtype(np.float32)
@@ -994,8 +997,3 @@ def normal(mean: float = 0.0, std: float = 1.0, size: tuple[int, ...] | None = N
         raise ValueError(f"normal() needs std >= 0, got {std}")
     return _factory(generator().normal(mean, std, _shape_arg((size,))), dtype, device,
                     requires_grad)
-
-
-# The op classes and the engine use Tensor, so they are imported once it exists.
-from . import autograd as _autograd  # noqa: E402
-from . import ops  # noqa: E402

@@ -5,7 +5,7 @@ returns the gradient in the output's shape, and the engine sums it down to each 
 """
 from __future__ import annotations
 
-from ..autograd import Function
+from ..function import Function
 from ..backend import array_module_of as _xp
 from ..backend import copy_array
 

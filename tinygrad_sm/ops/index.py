@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
+from ..function import Function
 from ..backend import array_module_of as _xp
 from ..backend import copy_array, scatter_add
 from .shape import _shares_memory

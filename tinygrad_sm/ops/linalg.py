@@ -1,7 +1,7 @@
 """Linear algebra: matrix products."""
 from __future__ import annotations
 
-from ..autograd import Function
+from ..function import Function
 
 
 class MatMul(Function):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..autograd import Function
+from ..function import Function
 from ..backend import array_module_of as _xp
 from ..backend import reduce_sum
 from .reduce import Sum

@@ -5,7 +5,7 @@ reshaped as if ``keepdims=True`` and then broadcast back over them (``_as_kept``
 """
 from __future__ import annotations
 
-from ..autograd import Function
+from ..function import Function
 from ..backend import reduce_max, reduce_sum
 
 

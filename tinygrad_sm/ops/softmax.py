@@ -8,7 +8,7 @@ import contextlib
 
 import numpy as np
 
-from ..autograd import Function
+from ..function import Function
 from ..backend import array_module_of as _xp
 from ..backend import reduce_max, reduce_sum
 from .reduce import _as_kept, _reduced_shape
