@@ -126,3 +126,65 @@ def test_outside_the_block_nothing_is_checked():
     with np.errstate(divide="ignore"):
         x.log().sum().backward()  # -inf forward, inf gradient: no error
     assert x.grad.tolist() == [float("inf")]
+
+
+# ------------------------------------------------------------------ graph pictures
+
+def _softmax_regression_loss():
+    tg.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+    X, y = tg.randn(8, 3, 4), tg.tensor([0, 1, 2, 1, 0, 2, 2, 1])
+    return net, nn.functional.cross_entropy(net(X), y)
+
+
+def test_to_dot_shows_ops_leaves_parameters_and_gradients():
+    from tinygrad_sm import viz
+    net, loss = _softmax_regression_loss()
+    before = viz.to_dot(loss, params=dict(net.named_parameters()))
+    assert before.startswith("digraph autograd {") and before.rstrip().endswith("}")
+    # Flatten's reshape of X records nothing: X requires no grad, so it arrives as (8, 12)
+    for text in ("CrossEntropy", "LinearFunction", "1.weight", "1.bias", "(3, 12) float32",
+                 "() float32", "input\\n(8, 12) float32"):
+        assert text in before, text
+    assert "|grad|" not in before
+    with tg.trace() as t:
+        loss.backward(retain_graph=True)
+    after = viz.to_dot(loss, params=dict(net.named_parameters()), trace=t)
+    weight_norm = float(np.linalg.norm(net[1].weight.grad.numpy()))
+    assert f"|grad| = {weight_norm:.4g}" in after
+    assert '|grad| = 1"' in after  # the loss's own gradient, dloss/dloss = 1
+    assert after.count("->") == before.count("->") == 4
+
+
+def test_to_dot_refuses_a_released_graph():
+    from tinygrad_sm import viz
+    _, loss = _softmax_regression_loss()
+    loss.backward()
+    with pytest.raises(RuntimeError, match="released by backward.*retain_graph=True"):
+        viz.to_dot(loss)
+
+
+@pytest.mark.parametrize("suffix", ["svg", "png"])
+def test_render_draws_the_softmax_regression_graph(tmp_path, suffix):
+    from tinygrad_sm import viz
+    if viz.shutil.which("dot") is None:
+        if os.environ.get("CI"):
+            pytest.fail("Graphviz's dot is missing; .ci/run installs the graphviz package")
+        pytest.skip("Graphviz's dot is not installed")
+    net, loss = _softmax_regression_loss()
+    path = viz.render(loss, tmp_path / f"graph.{suffix}", params=dict(net.named_parameters()))
+    data = open(path, "rb").read()
+    if suffix == "svg":
+        assert b"<svg" in data and b"CrossEntropy" in data and b"1.weight" in data
+    else:
+        assert data.startswith(b"\x89PNG") and len(data) > 2000
+
+
+def test_render_without_dot_names_the_package(tmp_path, monkeypatch):
+    from tinygrad_sm import viz
+    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    _, loss = _softmax_regression_loss()
+    with pytest.raises(RuntimeError, match="apt-get install graphviz"):
+        viz.render(loss, tmp_path / "g.svg")
+    with pytest.raises(ValueError, match=".svg, .png or .pdf"):
+        viz.render(loss, tmp_path / "g.jpg")

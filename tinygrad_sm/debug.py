@@ -78,6 +78,7 @@ class TraceRecord:
     output_shape: tuple[int, ...]
     grad_norm: float
     sent: list[float | None] = field(default_factory=list)
+    node_id: int = 0  # id() of the Function (or the leaf), to find it in a graph picture
 
 
 class trace(_Block):
@@ -105,14 +106,15 @@ class trace(_Block):
         self.records.append(TraceRecord(
             step=len(self.records) + 1, op=fn.name, where=getattr(fn, "where", UNKNOWN_SITE),
             input_shapes=[t.shape for t in inputs], output_shape=g.shape,
-            grad_norm=_norm(g), sent=[None if ig is None else _norm(ig) for ig in grads]))
+            grad_norm=_norm(g), sent=[None if ig is None else _norm(ig) for ig in grads],
+            node_id=id(fn)))
 
     def _leaf(self, leaf: Any, g: Any) -> None:
         arrivals = self._arrivals.pop(id(leaf), 1)  # 1: the leaf was itself an output
         self.records.append(TraceRecord(
             step=len(self.records) + 1, op="leaf", where=f"{arrivals} gradient"
             f"{'s' * (arrivals != 1)} arrived, added up", input_shapes=[],
-            output_shape=leaf.shape, grad_norm=_norm(g)))
+            output_shape=leaf.shape, grad_norm=_norm(g), node_id=id(leaf)))
 
     def __str__(self) -> str:
         rows = [("step", "op", "made at", "input shapes", "output", "|grad in|", "|grads out|")]
