@@ -6,18 +6,24 @@ reads the user's files or touches the network. One test loads the real copy from
 package when it is installed.
 """
 import functools
+import gzip
 import hashlib
 import http.server
 import os
+import re
 import socket
 import subprocess
 import sys
 import threading
+import time
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tinygrad_sm import serialization
 from tinygrad_sm.data import fashion_mnist as fm
 from tinygrad_sm.data.fashion_mnist import (FILE_NAMES, ChecksumError, FashionMNISTError,
                                             FashionMNISTNotFoundError, load_fashion_mnist, text_labels)
@@ -265,7 +271,7 @@ def test_download_of_a_broken_gzip_is_a_checksum_error(places, server):
     places["served"].mkdir()
     for name in FILE_NAMES:
         (places["served"] / f"{name}.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
-    with pytest.raises(ChecksumError, match="not a valid gzip file"):
+    with pytest.raises(ChecksumError, match="(corrupt|truncated) gzip .*nothing was saved"):
         load_fashion_mnist(base_url=server().url)
     assert leftovers(places["cache"]) == []
 
@@ -291,19 +297,21 @@ def test_connection_refused(places):
 
 
 def test_download_cut_short_leaves_no_partial_file(places, server):
+    body = gzip.compress(idx_bytes(SMALL[fm.TRAIN_IMAGES]), mtime=0)
+
     class CutShort(http.server.SimpleHTTPRequestHandler):
-        """Promises a megabyte, sends a little, and hangs up."""
+        """Promises the whole file, sends its first 1000 bytes, and hangs up."""
 
         def do_GET(self):
             self.send_response(200)
-            self.send_header("Content-Length", str(1 << 20))
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(b"\x1f\x8b" + bytes(1000))
+            self.wfile.write(body[:1000])
             self.wfile.flush()
             self.close_connection = True
 
     srv = server(handler=CutShort)
-    with pytest.raises(FashionMNISTNotFoundError, match="failed"):
+    with pytest.raises(FashionMNISTNotFoundError, match=f"closed after 1000 of {len(body)} bytes"):
         load_fashion_mnist(base_url=srv.url)
     assert leftovers(places["cache"]) == []
 
@@ -314,6 +322,138 @@ def test_download_partial_progress_is_kept(places, server):
     with pytest.raises(FashionMNISTNotFoundError):
         load_fashion_mnist(base_url=server().url)
     assert leftovers(places["cache"]) == sorted(f"{name}.gz" for name in FILE_NAMES[:2])
+
+
+def test_the_default_download_location_is_https():
+    assert fm.BASE_URL == "https://fashion-mnist.s3.eu-central-1.amazonaws.com/"
+
+
+def gzip_bomb(zeros: int) -> bytes:
+    """``zeros`` zero bytes, gzipped a megabyte at a time (64 MiB -> 64 KB)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(1 << 20)
+    parts = [compressor.compress(block[:min(len(block), zeros - start)]) for start in range(0, zeros, len(block))]
+    return b"".join(parts) + compressor.flush()
+
+
+def peak_memory(fn):
+    tracemalloc.start()
+    try:
+        fn()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_download_of_a_gzip_bomb_stops_at_the_expected_size(places, server):
+    # 64 KB that would inflate to 64 MiB: the download stops after the file's known size.
+    places["served"].mkdir()
+    for name in FILE_NAMES:
+        (places["served"] / f"{name}.gz").write_bytes(gzip_bomb(64 << 20))
+    srv = server()
+    expected = SMALL_CHECKSUMS[fm.TRAIN_IMAGES][1]
+
+    def load():
+        with pytest.raises(ChecksumError, match=f"{fm.TRAIN_IMAGES}.gz: decompresses to more than "
+                                                f"{expected} bytes, the size of {fm.TRAIN_IMAGES}; .*nothing was saved"):
+            load_fashion_mnist(base_url=srv.url)
+    assert peak_memory(load) < 4 << 20
+    assert leftovers(places["cache"]) == []
+
+
+class EndlessGzip(http.server.SimpleHTTPRequestHandler):
+    """A gzip header, then empty deflate blocks forever: the body grows, the data never does."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        try:
+            self.wfile.write(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff")
+            while True:
+                self.wfile.write(b"\x00\x00\x00\xff\xff" * 1000)
+        except OSError:  # the client hung up
+            pass
+
+
+def test_a_server_that_streams_forever_is_cut_off(places, server):
+    srv = server(handler=EndlessGzip)
+    with pytest.raises(ChecksumError, match=r"more than \d+ bytes received, more than a gzip file of "
+                                            r"\d+ bytes can take; .*nothing was saved"):
+        load_fashion_mnist(base_url=srv.url)
+    assert leftovers(places["cache"]) == []
+
+
+def test_a_server_announcing_too_much_is_refused_before_the_body(places, server):
+    class Huge(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(10 << 30))
+            self.end_headers()
+
+    with pytest.raises(ChecksumError, match=f"announces {10 << 30} bytes"):
+        load_fashion_mnist(base_url=server(handler=Huge).url)
+    assert leftovers(places["cache"]) == []
+
+
+def test_a_download_without_a_known_size_is_bounded_too(places, server, monkeypatch):
+    write_set(places["served"])
+    monkeypatch.setattr(fm, "MAX_UNVERIFIED_SIZE", 1000)
+    with pytest.raises(ChecksumError, match="decompresses to more than 1000 bytes"):
+        load_fashion_mnist(base_url=server().url, checksums={})
+    monkeypatch.setattr(fm, "MAX_UNVERIFIED_SIZE", 1 << 20)
+    assert load_fashion_mnist(base_url=server().url, checksums={}).source == places["cache"]
+
+
+def test_download_from_a_file_url(places):
+    write_set(places["served"])
+    assert load_fashion_mnist(base_url=places["served"].as_uri()).source == places["cache"]
+
+
+@pytest.mark.parametrize("url", ["ftp://example.org/fashion/", "example.org/fashion", "javascript:alert(1)"])
+def test_the_download_url_must_be_https_http_or_file(places, url, monkeypatch):
+    monkeypatch.setenv("FASHION_MNIST_URL", url)
+    with pytest.raises(ValueError, match=f"cannot download Fashion-MNIST from {re.escape(repr(url))}.*https://"):
+        load_fashion_mnist()
+
+
+def test_downloaded_files_get_an_ordinary_files_mode(places, server):
+    write_set(places["served"])
+    srv = server()
+    old = os.umask(0o027)
+    try:
+        load_fashion_mnist(base_url=srv.url)
+    finally:
+        os.umask(old)
+    for name in FILE_NAMES:
+        assert (places["cache"] / f"{name}.gz").stat().st_mode & 0o777 == 0o640
+
+
+def dead_pid():
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_the_next_load_removes_what_killed_downloads_left_and_nothing_else(places):
+    write_set(places["system"])
+    cache = places["cache"]
+    cache.mkdir(parents=True)
+    long_ago = time.time() - 2 * serialization.STALE_AFTER
+    fates = {
+        f".{fm.TRAIN_IMAGES}.gz.{dead_pid()}.0123abcd.tmp": "removed",  # its process is gone
+        f".{fm.TEST_IMAGES}.gz.ab12cd34.part": "removed old",          # an earlier version's, old
+        f".{fm.TEST_LABELS}.gz.x1y2z3w4.part": "kept",                  # an earlier version's, recent
+        f".{fm.TRAIN_LABELS}.gz.{os.getpid()}.0123abcd.tmp": "kept",    # a download in progress
+        f".{fm.TRAIN_LABELS}.{dead_pid()}.0123abcd.tmp": "kept",        # not a name we download to
+        "notes.txt": "kept",
+    }
+    for name, fate in fates.items():
+        (cache / name).write_bytes(b"x" * 100)
+        if fate == "removed old":
+            os.utime(cache / name, (long_ago, long_ago))
+    assert load_fashion_mnist(download=False).source == places["system"]
+    assert leftovers(cache) == sorted(name for name, fate in fates.items() if fate == "kept")
 
 
 # --- checks on local files ----------------------------------------------------------------------

@@ -5,6 +5,8 @@ are what a user with a broken download sees.
 """
 import gzip
 import tempfile
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -213,3 +215,76 @@ def test_garbage_after_gzip_stream(tmp_path):
 def test_missing_file_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_idx(tmp_path / "nope")
+
+
+# --- bounded decompression --------------------------------------------------------------------
+
+def gzip_bomb(head: bytes, zeros: int) -> bytes:
+    """``head`` then ``zeros`` zero bytes, gzipped a megabyte at a time (64 MiB -> 64 KB)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [compressor.compress(head)]
+    block = bytes(1 << 20)
+    for start in range(0, zeros, len(block)):
+        parts.append(compressor.compress(block[:zeros - start]))
+    return b"".join(parts) + compressor.flush()
+
+
+def peak_memory(fn):
+    """The peak of Python allocations while ``fn()`` raises or returns (bytearrays included)."""
+    tracemalloc.start()
+    try:
+        fn()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_a_gzip_bomb_stops_at_the_size_its_header_declares(tmp_path):
+    # A 64 KB file whose header declares 24 bytes of data, followed by 64 MiB of zeros: reading
+    # stops a megabyte in, not after inflating it all.
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(gzip_bomb(GOOD, 64 << 20))
+    assert path.stat().st_size < 100_000
+
+    def read():
+        with pytest.raises(IDXError, match=r"bomb\.gz: trailing bytes: more than the 40 bytes the "
+                                           r"header declares"):
+            read_idx(path)
+    assert peak_memory(read) < 4 << 20
+
+
+def test_max_size_refuses_a_header_that_declares_too_much(tmp_path):
+    # A well-formed file, but far larger than the caller expects: refused from its header.
+    header = b"\x00\x00\x08\x03" + np.array([60000, 28, 28], dtype=">u4").tobytes()
+    path = tmp_path / "big.gz"
+    path.write_bytes(gzip_bomb(header, 60000 * 28 * 28))
+
+    def read():
+        with pytest.raises(IDXError, match=r"big\.gz: the header declares 60000x28x28 uint8, "
+                                           r"47040016 bytes in all, more than the 7840016 expected"):
+            read_idx(path, max_size=7840016)
+    assert peak_memory(read) < 4 << 20
+    assert read_idx(path).shape == (60000, 28, 28)  # without the bound it is a valid file
+
+
+def test_read_decompressed_stops_at_max_size(tmp_path):
+    path = tmp_path / "zeros.gz"
+    path.write_bytes(gzip_bomb(b"", 64 << 20))
+
+    def read():
+        with pytest.raises(IDXError, match=r"zeros\.gz: more than 1000 bytes when decompressed"):
+            idx.read_decompressed(path, max_size=1000)
+    assert peak_memory(read) < 4 << 20
+    assert len(idx.read_decompressed(path)) == 64 << 20
+
+
+def test_gzip_decoder_yields_bounded_pieces():
+    decoder = idx.GzipDecoder("<test>")
+    pieces = list(decoder.feed(gzip_bomb(b"", 5 << 20)))
+    decoder.finish()
+    assert sum(map(len, pieces)) == 5 << 20 and max(map(len, pieces)) <= 1 << 20
+    with pytest.raises(IDXError, match="<test>: truncated gzip file"):
+        cut = idx.GzipDecoder("<test>")
+        list(cut.feed(gzip.compress(GOOD)[:-4]))
+        cut.finish()

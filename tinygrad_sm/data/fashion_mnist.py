@@ -20,8 +20,14 @@ Where the files are looked for, in order (the first directory holding all four f
 Each file may be stored as ``NAME`` or ``NAME.gz``. Every load checks the files completely: the
 IDX structure, the size, and the SHA-256 of the decompressed bytes (about 0.04 s on top of the
 0.25 s decompression; it is what catches a well-formed but wrong file, such as MNIST's digits,
-which use the same file names). A download is written to a temporary file, checked the same
-way, and only then renamed into place, so a failed or corrupt download leaves nothing behind.
+which use the same file names). Decompression stops as soon as a file outgrows its known size,
+so a small gzip file that would expand to gigabytes is refused after a megabyte.
+
+A download (over HTTPS by default) is streamed to a temporary file, decompressed and hashed as
+it arrives, and stopped as soon as it outgrows the file it should be, compressed or not; only a
+complete, verified file is renamed into place (``serialization.atomic_write``), so a failed,
+corrupt or interrupted download leaves nothing behind, and the temporary files of a process that
+was killed outright are removed by the next load.
 """
 from __future__ import annotations
 
@@ -29,8 +35,8 @@ import hashlib
 import http.client
 import os
 import sys
-import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,16 +44,21 @@ from typing import Any, Mapping, Sequence, Union
 
 import numpy as np
 
+from tinygrad_sm import serialization
 from tinygrad_sm.data.dataset import ArrayDataset, Array, to_numpy
-from tinygrad_sm.data.idx import IDXError, parse_idx, read_decompressed
+from tinygrad_sm.data.idx import GZIP_MAGIC, GzipDecoder, IDXError, parse_idx, read_idx_bytes
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-BASE_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+# The official bucket, over HTTPS (the project's page links the same files over plain HTTP at
+# http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/); every file is checked by SHA-256.
+BASE_URL = "https://fashion-mnist.s3.eu-central-1.amazonaws.com/"
+URL_SCHEMES = ("https", "http", "file")
 URL_ENV = "FASHION_MNIST_URL"
 DIR_ENV = "FASHION_MNIST_DIR"
 SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
 DOWNLOAD_TIMEOUT = 30.0  # seconds without progress before a network call gives up
+MAX_UNVERIFIED_SIZE = 1 << 28  # the most a download without a known size may decompress to
 
 TRAIN_IMAGES = "train-images-idx3-ubyte"
 TRAIN_LABELS = "train-labels-idx1-ubyte"
@@ -277,6 +288,8 @@ def locate_fashion_mnist(root: PathLike | None = None, download: bool = True, ba
 
     looked = [f"${DIR_ENV}: not set"]
     cache = cache_dir()
+    for name in FILE_NAMES:  # what killed downloads left behind
+        serialization.remove_stale_temporaries(cache / f"{name}.gz")
     for what, directory in (("cache directory", cache),
                             ("system directory (package dataset-fashion-mnist)", Path(SYSTEM_DIR))):
         _, missing = find_files(directory)
@@ -285,6 +298,9 @@ def locate_fashion_mnist(root: PathLike | None = None, download: bool = True, ba
         looked.append(f"{what} {directory}: {_describe_missing(directory, missing)}")
 
     url = base_url or os.environ.get(URL_ENV) or BASE_URL
+    if urllib.parse.urlsplit(url).scheme not in URL_SCHEMES:
+        raise ValueError(f"cannot download Fashion-MNIST from {url!r} (base_url, or ${URL_ENV}): "
+                         f"give a URL starting with https://, http:// or file://")
     if not download:
         looked.append("download: not attempted (download=False)")
     else:
@@ -313,11 +329,9 @@ def _network_reason(error: BaseException) -> str:
 
 # --- downloading and checking ----------------------------------------------------------------
 
-def _check_digest(source: str, data: bytes | bytearray, expected: tuple[str, int] | None, fix: str) -> None:
-    """Raise ``ChecksumError`` unless ``data`` (decompressed) has the expected SHA-256 and size."""
-    if expected is None:
-        return
-    digest, size = hashlib.sha256(data).hexdigest(), len(data)
+def _check_digest(source: str, digest: str, size: int, expected: tuple[str, int], fix: str) -> None:
+    """Raise ``ChecksumError`` unless the decompressed data's SHA-256 ``digest`` and ``size``
+    are the expected ones."""
     want_digest, want_size = expected
     if size != want_size:
         raise ChecksumError(f"{source}: {size} bytes when decompressed, expected {want_size} "
@@ -326,56 +340,85 @@ def _check_digest(source: str, data: bytes | bytearray, expected: tuple[str, int
         raise ChecksumError(f"{source}: SHA-256 of the decompressed data is {digest}, expected {want_digest}; {fix}")
 
 
+def _max_compressed_size(size: int) -> int:
+    """The most bytes a gzip file of ``size`` decompressed bytes can sensibly take: deflate
+    grows incompressible data by about 0.03% at worst, and the gzip wrapper adds a few bytes."""
+    return size + size // 100 + (1 << 16)
+
+
 def download_file(name: str, directory: PathLike, base_url: str = BASE_URL,
                   checksums: Mapping[str, tuple[str, int]] | None = None,
                   timeout: float = DOWNLOAD_TIMEOUT) -> Path:
     """Download ``base_url/NAME.gz`` into ``directory``, verified and atomically.
 
-    The body goes to a temporary file in ``directory``; only when its decompressed bytes have
-    the expected digest is it renamed to ``NAME.gz`` (``os.replace``, atomic on one file system).
-    On any failure the temporary file is removed. Network errors propagate as ``OSError``;
-    a digest mismatch raises ``ChecksumError``.
+    The body is streamed to a temporary file in ``directory`` and, as it arrives, decompressed
+    and hashed a megabyte at a time. It is abandoned as soon as it decompresses to more than the
+    expected size (from ``checksums``; ``MAX_UNVERIFIED_SIZE`` for a file not in it), or when
+    the compressed body outgrows what a gzip file of that size can take (a server that streams
+    forever). Only when the decompressed bytes have the expected size and SHA-256 digest is the
+    file renamed to ``NAME.gz``; on any failure, Ctrl-C included, the temporary file is removed.
+    Network errors propagate as ``OSError``; a wrong file raises ``ChecksumError``.
     """
     checksums = CHECKSUMS if checksums is None else checksums
+    expected = checksums.get(name)
+    max_size = expected[1] if expected is not None else MAX_UNVERIFIED_SIZE
+    max_compressed = _max_compressed_size(max_size)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     url = base_url.rstrip("/") + f"/{name}.gz"
     target = directory / f"{name}.gz"
+    fix = "the download is damaged or the server sent another file; nothing was saved"
     print(f"Downloading {url} -> {target}", file=sys.stderr)
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{name}.gz.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            received = 0
+    with serialization.atomic_write(target) as out, urllib.request.urlopen(url, timeout=timeout) as response:
+        length = response.headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) > max_compressed:
+            raise ChecksumError(f"{url}: the server announces {length} bytes, more than the "
+                                f"{max_compressed} a gzip file of {max_size} bytes can take; {fix}")
+        # Decompressed when it is gzip (by its first two bytes, as read_idx decides), else taken
+        # as it is: a mirror may serve the files already decompressed.
+        decoder, digest = GzipDecoder(url, fix), hashlib.sha256()
+        received, size, head = 0, 0, b""
+        try:
             while chunk := response.read(1 << 20):
-                out.write(chunk)
                 received += len(chunk)
+                if received > max_compressed:
+                    raise ChecksumError(f"{url}: more than {max_compressed} bytes received, more "
+                                        f"than a gzip file of {max_size} bytes can take; {fix}")
+                out.write(chunk)
+                if len(head) < 2:  # decide once the first two bytes are in
+                    head += chunk[:2 - len(head)]
+                pieces = decoder.feed(chunk) if head == GZIP_MAGIC else (chunk,)
+                for piece in pieces:
+                    size += len(piece)
+                    if size > max_size:
+                        raise ChecksumError(f"{url}: decompresses to more than {max_size} bytes, "
+                                            f"the size of {name}; {fix}")
+                    digest.update(piece)
             # urllib does not notice a connection closed early when reading in chunks; we must.
-            length = response.headers.get("Content-Length")
             if length is not None and received != int(length):
                 raise ConnectionError(f"{url}: the connection closed after {received} of {length} bytes")
-        fix = "the download is damaged or the server sent another file; nothing was saved"
-        try:
-            data = read_decompressed(tmp)
+            if head == GZIP_MAGIC:
+                decoder.finish()
         except IDXError as e:
-            raise ChecksumError(f"{url}: not a valid gzip file ({e}); {fix}") from None
-        _check_digest(url, data, checksums.get(name), fix)
-        os.replace(tmp, target)
-    except BaseException:
-        # BaseException too: Ctrl-C during a download must not leave a partial file either.
-        tmp.unlink(missing_ok=True)
-        raise
+            raise ChecksumError(str(e)) from None
+        if expected is not None:
+            _check_digest(url, digest.hexdigest(), size, expected, fix)
     return target
 
 
 def _load_file(path: Path, name: str, checksums: Mapping[str, tuple[str, int]]) -> np.ndarray:
-    """Read one file, checking its IDX structure, then its size and digest."""
-    data = read_decompressed(path)
+    """Read one file, checking its IDX structure, then its size and digest.
+
+    Decompression stops at the size the file should have (or, for a file without a known size,
+    at the size its IDX header declares), so a crafted gzip file cannot fill the memory."""
+    expected = checksums.get(name)
+    data = read_idx_bytes(path, max_size=expected[1] if expected is not None else None)
     array = parse_idx(data, source=str(path))
-    _check_digest(str(path), data, checksums.get(name),
-                  "the file is damaged or is not from the Fashion-MNIST release (MNIST's digits "
-                  "use the same file names); delete it and load again to download a fresh copy, "
-                  "or reinstall the package dataset-fashion-mnist")
+    if expected is not None:
+        _check_digest(str(path), hashlib.sha256(data).hexdigest(), len(data), expected,
+                      "the file is damaged or is not from the Fashion-MNIST release (MNIST's digits "
+                      "use the same file names); delete it and load again to download a fresh copy, "
+                      "or reinstall the package dataset-fashion-mnist")
     return array
 
 

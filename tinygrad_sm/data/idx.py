@@ -22,7 +22,7 @@ import math
 import os
 import zlib
 from pathlib import Path
-from typing import Union
+from typing import Iterator, Union
 
 import numpy as np
 
@@ -40,73 +40,137 @@ IDX_DTYPES: dict[int, np.dtype] = {
     0x0E: np.dtype(">f8"),
 }
 
-_CHUNK = 1 << 20  # read compressed files a megabyte at a time, so we never hold them whole
+_CHUNK = 1 << 20  # read and decompress a megabyte at a time, so we never hold more than we keep
 
 _FIX = "delete the file and download it again"
+_MAX_HEADER = 4 + 4 * 255  # the longest IDX header: 255 dimensions
 
 
 class IDXError(ValueError):
     """An IDX file (or its gzip wrapper) is malformed. The message names the file and the fault."""
 
 
-def read_idx(path: PathLike) -> np.ndarray:
+def read_idx(path: PathLike, max_size: int | None = None) -> np.ndarray:
     """Read an IDX file, plain or gzipped, into a native-endian NumPy array.
 
     The array's shape is the header's dimensions and its dtype the header's type code
     (uint8 for the (Fashion-)MNIST files). Raises ``IDXError`` (a ``ValueError``) when the
     file is not a complete, well-formed IDX file, and ``FileNotFoundError`` when it is missing.
+    Decompression stops as soon as the data outgrows what the header declares (or ``max_size``
+    bytes, header included), so a small gzip file that would expand to gigabytes costs nothing.
     """
-    return parse_idx(read_decompressed(path), source=str(path))
+    return parse_idx(read_idx_bytes(path, max_size), source=str(path))
 
 
-def read_decompressed(path: PathLike) -> bytearray:
+def read_idx_bytes(path: PathLike, max_size: int | None = None) -> bytearray:
+    """The decompressed bytes of the IDX file ``path``, read no further than its header declares.
+
+    The header (the first at most 1,024 bytes) gives the exact length of the file; more data
+    than that is an error as soon as it appears, and so is a header declaring more than
+    ``max_size`` bytes in all. ``parse_idx`` then checks the rest.
+    """
+    source = str(path)
+    data = bytearray()
+    limit = max_size
+    declared = None
+    for chunk in _decompressed_chunks(path, source):
+        data += chunk
+        if declared is None and len(data) >= _MAX_HEADER:
+            dtype, dims, header_size = _parse_header(data, source)
+            declared = header_size + math.prod(dims) * dtype.itemsize
+            if max_size is not None and declared > max_size:
+                raise IDXError(f"{source}: the header declares {_describe(dims, dtype)}, "
+                               f"{declared} bytes in all, more than the {max_size} expected; {_FIX}")
+            limit = declared
+        if limit is not None and len(data) > limit:
+            what = "the header declares" if limit == declared else "expected"
+            raise IDXError(f"{source}: trailing bytes: more than the {limit} bytes {what} "
+                           f"when decompressed; {_FIX}")
+    return data
+
+
+def read_decompressed(path: PathLike, max_size: int | None = None) -> bytearray:
     """The bytes of ``path``, gunzipped if the file starts with the gzip magic bytes.
 
     A truncated or corrupt gzip stream (bad data, bad CRC, bad length) raises ``IDXError``
-    instead of the ``zlib.error``/``EOFError`` the standard library would give.
+    instead of the ``zlib.error``/``EOFError`` the standard library would give, and so does
+    more than ``max_size`` bytes of output (decompression stops there).
     A ``bytearray`` is returned so that arrays made over it with ``numpy.frombuffer`` are writable.
     """
-    with open(path, "rb") as f:
-        is_gzip = f.read(2) == GZIP_MAGIC
-        f.seek(0)
-        if not is_gzip:
-            data = bytearray(os.fstat(f.fileno()).st_size)
-            del data[f.readinto(data):]  # in case the file shrank since fstat
-            return data
-        return _gunzip(f, str(path))
-
-
-def _gunzip(f, source: str) -> bytearray:
-    """Decompress an open gzip file chunk by chunk (lower peak memory than reading it whole).
-
-    ``zlib`` with ``wbits=31`` expects the gzip wrapper and checks its CRC-32 and length
-    trailer. Concatenated gzip members (allowed by the format) are decompressed one after another.
-    """
     out = bytearray()
-    decompressor = zlib.decompressobj(wbits=31)
-    try:
-        while chunk := f.read(_CHUNK):
-            out += decompressor.decompress(chunk)
-            while decompressor.eof and decompressor.unused_data:
-                # A member ended and more bytes follow: they must be the next member
-                # (anything else fails zlib's header check below).
-                rest = decompressor.unused_data
-                decompressor = zlib.decompressobj(wbits=31)
-                out += decompressor.decompress(rest)
-    except zlib.error as e:
-        raise IDXError(f"{source}: corrupt gzip data ({e}); {_FIX}") from None
-    if not decompressor.eof:
-        raise IDXError(f"{source}: truncated gzip file: the compressed stream ends early "
-                       f"(after {len(out)} decompressed bytes); {_FIX}")
+    for chunk in _decompressed_chunks(path, str(path)):
+        out += chunk
+        if max_size is not None and len(out) > max_size:
+            raise IDXError(f"{path}: more than {max_size} bytes when decompressed; {_FIX}")
     return out
 
 
-def parse_idx(data: bytes | bytearray | memoryview, source: str = "<bytes>") -> np.ndarray:
-    """Turn the (decompressed) bytes of an IDX file into an array, checking every header field.
+def _decompressed_chunks(path: PathLike, source: str) -> Iterator[bytes]:
+    """The decompressed bytes of ``path`` a piece at a time (each at most ``_CHUNK`` bytes);
+    the file's own bytes when it is not gzipped."""
+    with open(path, "rb") as f:
+        is_gzip = f.read(2) == GZIP_MAGIC
+        f.seek(0)
+        decoder = GzipDecoder(source) if is_gzip else None
+        while chunk := f.read(_CHUNK):
+            if decoder is None:
+                yield chunk
+            else:
+                yield from decoder.feed(chunk)
+        if decoder is not None:
+            decoder.finish()
 
-    ``source`` names the data in error messages (``read_idx`` passes the file path).
-    The array shares memory with ``data`` when no byte swap is needed (uint8 and int8 always).
+
+class GzipDecoder:
+    """Decompress a gzip stream fed in pieces, with bounded output per step.
+
+    ``feed(data)`` yields the decompressed bytes in pieces of at most a megabyte, so the caller
+    can count (or hash, or write) them and stop at any point: a few megabytes of crafted gzip
+    can expand to gigabytes, and must never be expanded in one call. ``finish()`` raises
+    ``IDXError`` unless the stream ended properly; ``source`` and ``fix`` go into the messages. ``zlib`` with ``wbits=31`` expects the gzip
+    wrapper and checks its CRC-32 and length trailer. Concatenated gzip members (allowed by the
+    format) are decompressed one after another. Used for files (``read_idx``) and downloads.
     """
+
+    def __init__(self, source: str, fix: str = _FIX) -> None:
+        self.source, self.fix = source, fix
+        self._decompressor = zlib.decompressobj(wbits=31)
+        self.bytes_out = 0
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        try:
+            while True:
+                if self._decompressor.eof:
+                    if not data:
+                        return
+                    # A member ended and more bytes follow: they must be the next member
+                    # (anything else fails zlib's header check).
+                    self._decompressor = zlib.decompressobj(wbits=31)
+                out = self._decompressor.decompress(data, _CHUNK)
+                if out:
+                    self.bytes_out += len(out)
+                    yield out
+                if self._decompressor.eof:
+                    data = self._decompressor.unused_data
+                    continue
+                data = self._decompressor.unconsumed_tail
+                if not data and len(out) < _CHUNK:
+                    return  # everything fed is out (a full chunk may leave output pending)
+        except zlib.error as e:
+            raise IDXError(f"{self.source}: corrupt gzip data ({e}); {self.fix}") from None
+
+    def finish(self) -> None:
+        if not self._decompressor.eof:
+            raise IDXError(f"{self.source}: truncated gzip file: the compressed stream ends early "
+                           f"(after {self.bytes_out} decompressed bytes); {self.fix}")
+
+
+def _describe(dims: tuple[int, ...], dtype: np.dtype) -> str:
+    return "x".join(str(d) for d in dims) + f" {dtype.name}"
+
+
+def _parse_header(data: bytes | bytearray | memoryview, source: str) -> tuple[np.dtype, tuple[int, ...], int]:
+    """Check the header at the start of ``data``; return (big-endian dtype, dims, header size)."""
     size = len(data)
     if size < 4:
         raise IDXError(f"{source}: not an IDX file: {size} bytes, too short for the 4-byte magic number; {_FIX}")
@@ -126,13 +190,21 @@ def parse_idx(data: bytes | bytearray | memoryview, source: str = "<bytes>") -> 
         raise IDXError(f"{source}: truncated header: ndim {ndim} needs {header_size} header bytes, "
                        f"the file has {size}; {_FIX}")
     dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    dtype = IDX_DTYPES[type_code]
+    return IDX_DTYPES[type_code], dims, header_size
+
+
+def parse_idx(data: bytes | bytearray | memoryview, source: str = "<bytes>") -> np.ndarray:
+    """Turn the (decompressed) bytes of an IDX file into an array, checking every header field.
+
+    ``source`` names the data in error messages (``read_idx`` passes the file path).
+    The array shares memory with ``data`` when no byte swap is needed (uint8 and int8 always).
+    """
+    dtype, dims, header_size = _parse_header(data, source)
     expected = math.prod(dims) * dtype.itemsize
-    found = size - header_size
+    found = len(data) - header_size
     if found != expected:
         fault = "truncated" if found < expected else f"{found - expected} trailing bytes"
-        shape = "x".join(str(d) for d in dims)
-        raise IDXError(f"{source}: {fault}: header says {shape} {dtype.name} = {expected} bytes of data, "
+        raise IDXError(f"{source}: {fault}: header says {_describe(dims, dtype)} = {expected} bytes of data, "
                        f"found {found}; {_FIX}")
     array = np.frombuffer(data, dtype=dtype, count=math.prod(dims), offset=header_size).reshape(dims)
     # Callers do arithmetic on the result, so hand back the machine's byte order
