@@ -98,3 +98,73 @@ class MSE(Function):
         scale = 2.0 / x.size if self.reduction == "mean" else 2.0
         gd = (x - t) * (g * scale)  # differentiable in x and t, so create_graph works too
         return (gd if self.needs_input_grad[0] else None), (-gd if self.needs_input_grad[1] else None)
+
+
+# Batch normalisation's backward asks whether it is being recorded (create_graph=True).
+from ..function import is_grad_enabled  # noqa: E402
+
+
+class BatchNorm(Function):
+    """Batch normalisation with the batch's statistics, per channel (axis 1), over every other
+    axis (n values per channel):
+
+        mean = sum(x) / n,  var = sum((x - mean)**2) / n,  xhat = (x - mean) / sqrt(var + eps)
+        y = xhat * weight + bias
+        dx = weight / sqrt(var + eps) * (g - sum(g) / n - xhat * sum(g * xhat) / n)
+        dweight = sum(g * xhat),  dbias = sum(g)
+
+    (the two sums in dx are what the batch statistics add: x moves the mean and the variance
+    that every other element of its channel is normalised by). One op instead of the dozen
+    that the formula takes as Tensor ops, and their backward steps. ``weight`` and ``bias`` are
+    optional inputs, after x. ``mean`` and ``var`` (C,) stay on the op for the running
+    statistics (``nn.functional.batch_norm`` updates them).
+    """
+
+    saves_output = False  # backward reads x (through xhat, kept as an array) and the weight
+
+    def __init__(self, eps: float, has_weight: bool, has_bias: bool) -> None:
+        self.eps, self.has_weight, self.has_bias = eps, has_weight, has_bias
+
+    def forward(self, x, *affine):
+        xp, channels = _xp(x), x.shape[1]
+        self.axes = (0,) + tuple(range(2, x.ndim))
+        self.shape = (1, channels) + (1,) * (x.ndim - 2)
+        self.count = x.size // channels
+        mean = reduce_sum(x, self.axes, True, 1.0 / self.count)
+        xhat = x - mean
+        var = reduce_sum(xhat * xhat, self.axes, True, 1.0 / self.count)  # two passes: exact
+        self.inv_std = 1 / xp.sqrt(var + self.eps)
+        xhat *= self.inv_std
+        self.xhat, self.mean, self.var = xhat, mean.reshape(-1), var.reshape(-1)
+        out = xhat
+        if self.has_weight:
+            out = out * affine[0].reshape(self.shape)
+        if self.has_bias:
+            out = out + affine[-1].reshape(self.shape)
+        return out if out is not xhat else out.copy()  # the output is not the saved xhat
+
+    def backward(self, g):
+        x = self.inputs[0]
+        weight = self.inputs[1] if self.has_weight else None
+        axes, n = self.axes, self.count
+        if x.requires_grad and is_grad_enabled():
+            # create_graph: xhat and 1/sqrt(var + eps) as recorded ops of x, so that dx and
+            # dweight are themselves differentiable in x.
+            centred = x - x.mean(axes, keepdims=True)
+            inv_std = ((centred * centred).mean(axes, keepdims=True) + self.eps) ** -0.5
+            xhat = centred * inv_std
+        else:
+            xhat, inv_std = x._constant(self.xhat), x._constant(self.inv_std)
+        sum_g = g.sum(axes, keepdims=True)
+        sum_gx = (g * xhat).sum(axes, keepdims=True)
+        grads = []
+        if self.needs_input_grad[0]:
+            k = inv_std if weight is None else inv_std * weight.reshape(self.shape)
+            grads.append(g * k - (xhat * (sum_gx * k * (1.0 / n)) + sum_g * k * (1.0 / n)))
+        else:
+            grads.append(None)
+        if self.has_weight:
+            grads.append(sum_gx.reshape(-1) if self.needs_input_grad[1] else None)
+        if self.has_bias:
+            grads.append(sum_g.reshape(-1) if self.needs_input_grad[-1] else None)
+        return tuple(grads)
