@@ -11,9 +11,12 @@
 ``nn.init`` the in-place initialisers.
 """
 from . import functional, init
-from .layers import Flatten, Linear, ReLU, Sequential
+from .layers import (GELU, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten,
+                     LeakyReLU, Linear, MaxPool2d, ReLU, Sequential, Sigmoid, Tanh)
 from .loss import CrossEntropyLoss, HuberLoss, MSELoss
 from .module import Module, Parameter
 
 __all__ = ["Module", "Parameter", "Linear", "Sequential", "Flatten", "ReLU", "CrossEntropyLoss",
-           "MSELoss", "HuberLoss", "functional", "init"]
+           "MSELoss", "HuberLoss", "functional", "init",
+           "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Dropout",
+           "LeakyReLU", "Sigmoid", "Tanh", "GELU"]

@@ -59,6 +59,8 @@ class Module:
         # object.__setattr__ because our own __setattr__ needs these two dicts to exist already.
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_buffers", {})  # register_buffer: name -> Tensor (or None)
+        object.__setattr__(self, "_non_persistent_buffers", {})  # names, as an ordered set
         object.__setattr__(self, "training", True)
 
     # ------------------------------------------------------------------ registration
@@ -69,7 +71,15 @@ class Module:
             raise AttributeError(
                 f"cannot assign {name!r} before Module.__init__() has run: call "
                 f"super().__init__() first in {type(self).__name__}.__init__")
-        if isinstance(value, Parameter):
+        if name in self._buffers:  # a buffer stays a buffer: it takes a new Tensor, or None
+            if isinstance(value, (Parameter, Module)) or not (value is None
+                                                               or isinstance(value, Tensor)):
+                raise TypeError(
+                    f"cannot assign a {type(value).__name__} to {name!r} of "
+                    f"{type(self).__name__}, which holds a buffer: assign a Tensor (or None), "
+                    "or change the buffer's values in place (buffer.copy_(...))")
+            self._buffers[name] = value
+        elif isinstance(value, Parameter):
             self._modules.pop(name, None)
             self._parameters[name] = value
         elif isinstance(value, Module):
@@ -90,6 +100,8 @@ class Module:
     def __delattr__(self, name: str) -> None:
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
+        self._buffers.pop(name, None)
+        self._non_persistent_buffers.pop(name, None)
         object.__delattr__(self, name)
 
     def __getattr__(self, name: str) -> Any:
@@ -101,6 +113,34 @@ class Module:
         hint = f"; did you mean {close[0]!r}?" if close else (
             f"; its parameters and sub-modules are {known}" if known else "")
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}{hint}")
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register ``tensor`` as a buffer: state of the module that is not a parameter, such as
+        batch normalisation's running statistics. Buffers get no gradient and no optimizer
+        updates; ``to()`` moves them with the parameters, and ``named_buffers()`` lists them.
+        ``self.name`` reads it, and assigning a Tensor to ``self.name`` replaces it.
+        ``persistent=False`` marks one that checkpoints should leave out, as in PyTorch.
+        """
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_buffer: the name must be a non-empty string without '.', "
+                           f"got {name!r}")
+        if "_buffers" not in self.__dict__:
+            raise AttributeError(f"cannot register buffer {name!r} before Module.__init__() has "
+                                 f"run: call super().__init__() first in "
+                                 f"{type(self).__name__}.__init__")
+        if name not in self._buffers and (name in self._parameters or name in self._modules
+                                          or name in self.__dict__):
+            raise KeyError(f"register_buffer: {type(self).__name__} already has an attribute "
+                           f"{name!r}; pick another name for the buffer")
+        if tensor is not None and (not isinstance(tensor, Tensor) or isinstance(tensor, Parameter)):
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor (not a Parameter) or "
+                            f"None, got {type(tensor).__name__}")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers.pop(name, None)
+        else:
+            self._non_persistent_buffers[name] = None
+        object.__setattr__(self, name, tensor)
 
     # ------------------------------------------------------------------ traversal
 
@@ -147,6 +187,23 @@ class Module:
         for _, p in self.named_parameters():
             yield p
 
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """Every buffer (``register_buffer``) with its dotted name (``"bn.running_mean"``), in
+        registration order, module by module as ``named_parameters()``; None buffers are
+        skipped, and a buffer shared by two modules is listed once."""
+        seen: dict[int, None] = {}
+        for module_name, module in self.named_modules(prefix):
+            for name, t in module._buffers.items():
+                if t is None or id(t) in seen:
+                    continue
+                seen[id(t)] = None
+                yield (f"{module_name}.{name}" if module_name else name), t
+
+    def buffers(self) -> Iterator[Tensor]:
+        """Every buffer, in the order of ``named_buffers()``."""
+        for _, t in self.named_buffers():
+            yield t
+
     def apply(self, fn: Any) -> Module:
         """Call ``fn(module)`` on every sub-module, then on this one, as PyTorch does; return
         self. The book initialises weights this way: ``net.apply(init_weights)``."""
@@ -179,7 +236,7 @@ class Module:
         return self.train(False)
 
     def to(self, device: str) -> Module:
-        """Move every parameter (and its gradient) to ``device``, in place; return self.
+        """Move every parameter (and its gradient) and buffer to ``device``, in place; return self.
 
         The Parameter objects stay the same, only their arrays move. Move a model before
         creating its optimizer: an optimizer's buffers stay on the device they were made on.
@@ -191,6 +248,10 @@ class Module:
             p.device = device
             if p.grad is not None:
                 p.grad = p.grad.to(device)
+        for t in self.buffers():  # moved in place too: a layer's references stay valid
+            t._array = backend.to_device(t._array, device)
+            mark_written(t)
+            t.device = device
         return self
 
     # ------------------------------------------------------------------ state
