@@ -16,18 +16,23 @@ Where each op lives:
 ``linalg.py``        ``@`` (matrix products)
 ``shape.py``         ``reshape``, ``transpose``, ``broadcast_to``
 ``index.py``         ``x[i]``, its adjoint, and ``x[i] = v`` (how in-place ops are recorded)
-``nn.py``            the fused ops of a training step: linear, cross-entropy, squared error
+``nn.py``            the fused ops of a training step: linear, cross-entropy, squared error,
+                     batch normalisation
+``conv.py``          ``conv2d`` and its two gradients (transposed convolution, weight
+                     gradient), ``max_pool2d`` and ``avg_pool2d`` and their adjoints
 ===================  =====================================================================
 
 The primitives are kept few. ``Tensor`` derives the rest from them: ``mean`` is a scaled
 ``Sum``, ``min`` is ``-max(-x)``, ``flatten`` is a ``reshape``, and 1-D ``@`` is a 2-D one with
 reshapes around it.
 """
+from .conv import (AvgPool2d, AvgPool2dBackward, Conv2d, Conv2dInputGrad, Conv2dWeightGrad,
+                   MaxPool2d, MaxPool2dGather, MaxPool2dScatter)
 from .elementwise import (Abs, Add, Cast, Clone, Div, Exp, Log, Mul, Neg, Pow, ReLU, Sigmoid,
                           Sqrt, Sub, Tanh)
 from .index import GetItem, IndexAdd, SetItem
 from .linalg import MatMul
-from .nn import MSE, CrossEntropy, LinearFunction
+from .nn import MSE, BatchNorm, CrossEntropy, LinearFunction
 from .reduce import Max, Sum
 from .shape import BroadcastTo, Reshape, Transpose
 from .softmax import LogSoftmax, LogSumExp, Softmax, log_softmax_array, max_shifted_exp
@@ -37,4 +42,7 @@ __all__ = [
     "Tanh", "Cast", "Clone", "Sum", "Max", "LogSumExp", "Softmax", "LogSoftmax", "MatMul",
     "Reshape", "Transpose", "BroadcastTo", "GetItem", "IndexAdd", "SetItem", "LinearFunction",
     "CrossEntropy", "MSE", "log_softmax_array", "max_shifted_exp",
+    # convolution, pooling, batch normalisation
+    "Conv2d", "Conv2dInputGrad", "Conv2dWeightGrad", "MaxPool2d", "MaxPool2dScatter",
+    "MaxPool2dGather", "AvgPool2d", "AvgPool2dBackward", "BatchNorm",
 ]
