@@ -14,6 +14,8 @@ import os
 import sys
 from typing import Callable
 
+import numpy as np
+
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -21,7 +23,9 @@ import tinygrad_sm as tg
 from tinygrad_sm import nn, optim
 from tinygrad_sm.backend import usable_device
 from tinygrad_sm.data import ArrayDataset, DataLoader, synthetic_data
-from tinygrad_sm.train import Trainer
+from tinygrad_sm.train import Trainer, TrainingDiverged
+
+from models import cli
 
 TRUE_W = [2.0, -3.4]
 TRUE_B = 4.2
@@ -86,38 +90,57 @@ def train_concise(features: tg.Tensor, labels: tg.Tensor, lr: float = 0.03, epoc
     return net
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, checked: a bad value raises ``cli.InputError`` naming it."""
+    parser = cli.ArgumentParser(prog="linear_regression.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=["scratch", "concise", "both"], default="both")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--lr", type=float, default=0.03)
-    parser.add_argument("--batch-size", type=int, default=10)
-    parser.add_argument("--num-examples", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=cli.positive_int, default=3)
+    parser.add_argument("--lr", type=cli.positive_float, default=0.03)
+    parser.add_argument("--batch-size", type=cli.positive_int, default=10)
+    parser.add_argument("--num-examples", type=cli.positive_int, default=1000)
+    parser.add_argument("--seed", type=cli.non_negative_int, default=0)
     parser.add_argument("--device", choices=["cpu", "cuda"], default=None,
                         help="default: $TINYGRAD_SM_DEVICE, else cpu")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen versions; return the exit status (0, 1 when training diverges, 2 for a
+    bad argument)."""
     try:
-        device = usable_device(args.device)
-    except (ValueError, RuntimeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    tg.manual_seed(args.seed)
-    features, labels = synthetic_data(tg.tensor(TRUE_W), TRUE_B, args.num_examples, device=device)
+        args = parse_args(argv)
+        try:
+            device = usable_device(args.device)
+        except (ValueError, RuntimeError) as e:
+            raise cli.InputError(e) from None
+        tg.manual_seed(args.seed)
+        try:
+            features, labels = synthetic_data(tg.tensor(TRUE_W), TRUE_B, args.num_examples, device=device)
+        except MemoryError:
+            raise cli.InputError(f"--num-examples {args.num_examples} needs more memory than there "
+                                 "is; pick a smaller number") from None
+    except cli.InputError as e:
+        return cli.fail(e)
+    diverged = (f"training diverged (lr {args.lr}): the estimates are not finite; lower the "
+                "learning rate (e.g. --lr with a value 10 times smaller) and try again")
     true_w = tg.tensor(TRUE_W, device=features.device)
     if args.model in ("scratch", "both"):
         print("from scratch:")
         w, b = train_scratch(features, labels, args.lr, args.epochs, args.batch_size)
+        if not (np.isfinite(w.numpy()).all() and np.isfinite(b.numpy()).all()):
+            return cli.fail(diverged, status=1)
         print(f"error in estimating w: {(true_w - w.detach().reshape(true_w.shape)).tolist()}")
         print(f"error in estimating b: {TRUE_B - b.item():.6f}")
     if args.model in ("concise", "both"):
         print("concise:")
-        net = train_concise(features, labels, args.lr, args.epochs, args.batch_size)
+        try:
+            net = train_concise(features, labels, args.lr, args.epochs, args.batch_size)
+        except TrainingDiverged as e:
+            return cli.fail(e, status=1)
         print(f"error in estimating w: {(true_w - net.weight.detach().reshape(true_w.shape)).tolist()}")
         print(f"error in estimating b: {TRUE_B - net.bias.item():.6f}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

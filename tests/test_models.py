@@ -1,14 +1,31 @@
 """The book's models end to end: linear regression on synthetic data, softmax regression on the
-real Fashion-MNIST, and the main job's command line."""
+real Fashion-MNIST, and the main scripts' command lines: bad inputs, checkpoints, signals.
+
+The command-line tests train on a tiny Fashion-MNIST look-alike (checksums off), so they take
+well under a second each; only the tests marked slow use the real data set.
+"""
+import gzip
+import http.server
+import io
 import os
 import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tinygrad_sm as tg
+from tinygrad_sm import serialization
+from tinygrad_sm.data import fashion_mnist as fm
 from tinygrad_sm.data import load_fashion_mnist, synthetic_data
 from tinygrad_sm.data.fashion_mnist import FashionMNISTNotFoundError
+from tinygrad_sm.data.idx import write_idx
 
 from models import linear_regression, softmax_fashion, softmax_regression
 
@@ -128,15 +145,377 @@ def test_eval_only_with_the_wrong_model_names_the_fix(tmp_path, capsys):
     assert "1.weight" in err and "--model" in err
 
 
-def test_bad_arguments_are_refused(capsys):
-    with pytest.raises(SystemExit):
-        softmax_fashion.main(["--lr", "-1"])
-    assert "--lr must be positive" in capsys.readouterr().err
-
-
 def test_the_main_job_explains_an_unusable_device(monkeypatch, capsys):
     from tinygrad_sm import backend
     monkeypatch.setattr(backend, "_cupy", None)
     monkeypatch.setitem(__import__("sys").modules, "cupy", None)  # as if CuPy were not installed
     assert softmax_fashion.main(["--device", "cuda", "--quiet"]) == 2
     assert "needs CuPy" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- the command lines
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_tiny_set(directory: Path, n_train=64, n_test=32) -> Path:
+    rng = np.random.default_rng(0)
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays = {fm.TRAIN_IMAGES: rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+              fm.TRAIN_LABELS: (np.arange(n_train) % 10).astype(np.uint8),
+              fm.TEST_IMAGES: rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+              fm.TEST_LABELS: (np.arange(n_test) % 10).astype(np.uint8)}
+    for name, array in arrays.items():
+        write_idx(directory / f"{name}.gz", array)
+    return directory
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    """A tiny data set (checksums off), and the common arguments of a quick run on it."""
+    monkeypatch.setattr(fm, "CHECKSUMS", {})
+    data = write_tiny_set(tmp_path / "data")
+    return ["--data-dir", str(data), "--no-download", "--quiet", "--no-plots", "--epochs", "1",
+            "--batch-size", "16"]
+
+
+def one_line_error(err: str) -> str:
+    """The message of a one-line ``error: ...`` on stderr (and nothing else there)."""
+    assert err.startswith("error: ") and err.endswith("\n") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err[len("error: "):-1]
+
+
+def step_count(optimizer_file: Path) -> int:
+    with np.load(optimizer_file) as npz:
+        return int(npz["state.0.step"])
+
+
+def test_checkpoint_resumes_with_its_optimizer_state_and_is_updated(tmp_path, tiny, capsys):
+    checkpoint, state = tmp_path / "run" / "ck.npz", tmp_path / "run" / "ck.optimizer.npz"
+    checkpoint.parent.mkdir()
+    args = tiny + ["--optimizer", "adam", "--checkpoint", str(checkpoint), "--out", str(tmp_path / "out")]
+    assert softmax_fashion.main(args) == 0
+    assert "resuming" not in capsys.readouterr().out
+    trained = dict(np.load(checkpoint))
+    assert step_count(state) == 64 // 16
+    # With a learning rate of 1e-12 an Adam step moves a weight by about 1e-12, so what comes out
+    # is what was loaded, give or take 4 such steps; a fresh start would be 0.01 away.
+    assert softmax_fashion.main(args + ["--lr", "1e-12"]) == 0
+    assert f"resuming from {checkpoint}" in capsys.readouterr().out
+    for name, value in np.load(checkpoint).items():
+        assert np.abs(value - trained[name]).max() < 1e-10, name
+    assert step_count(state) == 2 * 64 // 16  # the optimizer went on from its saved state
+    with np.load(state) as npz:
+        assert npz["hyperparameters.lr"] == 1e-12  # --lr given explicitly replaced the saved one
+    assert sorted(os.listdir(checkpoint.parent)) == ["ck.npz", "ck.optimizer.npz"]
+
+
+def test_resuming_with_another_optimizer_is_refused_and_the_checkpoint_kept(tmp_path, tiny, capsys):
+    checkpoint = tmp_path / "ck.npz"
+    assert softmax_fashion.main(tiny + ["--checkpoint", str(checkpoint)]) == 0
+    before = checkpoint.read_bytes()
+    capsys.readouterr()
+    assert softmax_fashion.main(tiny + ["--checkpoint", str(checkpoint), "--optimizer", "adam"]) == 2
+    message = one_line_error(capsys.readouterr().err)
+    assert "ck.optimizer.npz" in message and "--optimizer" in message
+    assert checkpoint.read_bytes() == before
+
+
+def test_a_weights_only_checkpoint_resumes_with_a_warning(tmp_path, tiny, capsys):
+    checkpoint = tmp_path / "weights.npz"
+    tg.manual_seed(3)
+    softmax_regression.build("scratch")[0].save(checkpoint)
+    assert softmax_fashion.main(tiny + ["--checkpoint", str(checkpoint)]) == 0
+    captured = capsys.readouterr()
+    assert "warning: no optimizer state at" in captured.err and "resuming from" in captured.out
+    assert (tmp_path / "weights.optimizer.npz").exists()
+
+
+def test_training_without_checkpoint_says_it_replaces_the_last_one(tmp_path, tiny, capsys):
+    out = tmp_path / "out"
+    assert softmax_fashion.main(tiny + ["--out", str(out)]) == 0
+    assert "replaced" not in capsys.readouterr().out
+    assert softmax_fashion.main(tiny + ["--out", str(out)]) == 0
+    assert f"note: {out / 'scratch.npz'} is replaced when training ends" in capsys.readouterr().out
+    assert sorted(os.listdir(out)) == ["scratch.npz", "scratch.optimizer.npz"]
+
+
+def no_data_please(*args, **kwargs):
+    raise AssertionError("the data was loaded before the outputs were checked")
+
+
+@pytest.mark.parametrize("case", ["out under a file", "out is a file", "checkpoint in a missing folder",
+                                  "checkpoint is a folder"])
+def test_unusable_outputs_are_refused_before_any_work(tmp_path, tiny, monkeypatch, capsys, case):
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "folder").mkdir()
+    extra = {"out under a file": ["--out", str(tmp_path / "file" / "out")],
+             "out is a file": ["--out", str(tmp_path / "file")],
+             "checkpoint in a missing folder": ["--checkpoint", str(tmp_path / "missing" / "ck.npz")],
+             "checkpoint is a folder": ["--checkpoint", str(tmp_path / "folder")]}[case]
+    monkeypatch.setattr(softmax_fashion, "load_fashion_mnist", no_data_please)
+    assert softmax_fashion.main(tiny + ["--out", str(tmp_path / "out")] + extra) == 2
+    message = one_line_error(capsys.readouterr().err)
+    assert extra[1] in message or str(Path(extra[1]).parent) in message
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root may write anywhere")
+def test_an_unwritable_out_is_refused_before_any_work(tmp_path, tiny, monkeypatch, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    monkeypatch.setattr(softmax_fashion, "load_fashion_mnist", no_data_please)
+    assert softmax_fashion.main(tiny + ["--out", str(locked / "out")]) == 2
+    assert "is not writable" in one_line_error(capsys.readouterr().err)
+
+
+def test_a_failed_save_keeps_the_trained_weights_elsewhere(tmp_path, tiny, monkeypatch, capsys):
+    out = tmp_path / "out"
+    real_commit = serialization._PendingFile.commit
+
+    def disk_full_in_out(self):
+        if self.path.startswith(str(out)):
+            raise OSError(28, "No space left on device")
+        real_commit(self)
+
+    monkeypatch.setattr(serialization._PendingFile, "commit", disk_full_in_out)
+    assert softmax_fashion.main(tiny + ["--out", str(out)]) == 1
+    message = one_line_error(capsys.readouterr().err)
+    fallback = re.search(r"saved it to (\S+) instead", message).group(1)
+    try:
+        assert "No space left on device" in message
+        softmax_regression.build("scratch")[0].load(fallback)
+    finally:
+        for path in (fallback, softmax_fashion.optimizer_state_path(fallback)):
+            if os.path.exists(path):
+                os.unlink(path)
+    assert os.listdir(out) == []  # no temporary file left behind either
+
+
+# --- every bad input: one line, exit status 2
+
+@pytest.mark.parametrize("argv", [
+    ["--seed", "-1"], ["--seed", "1.5"], ["--epochs", "0"], ["--epochs", "x"], ["--lr", "-1"],
+    ["--lr", "0"], ["--lr", "nan"], ["--lr", "inf"], ["--batch-size", "0"], ["--model", "mlp"],
+    ["--device", "tpu"], ["--optimizer", "rmsprop"], ["--out", ""], ["--checkpoint", ""],
+    ["--data-dir", ""], ["--frobnicate"], ["extra"], ["--epochs"],
+], ids=lambda argv: " ".join(argv) or "empty")
+def test_bad_arguments_are_one_line_errors(argv, capsys):
+    assert softmax_fashion.main(argv) == 2
+    message = one_line_error(capsys.readouterr().err)
+    assert argv[0] in message or "unrecognized arguments" in message
+
+
+@pytest.mark.parametrize("argv", [
+    ["--seed", "-1"], ["--epochs", "0"], ["--lr", "nan"], ["--batch-size", "-3"],
+    ["--num-examples", "0"], ["--model", "mlp"], ["--device", "tpu"], ["--frobnicate"],
+], ids=" ".join)
+def test_linear_regression_bad_arguments_are_one_line_errors(argv, capsys):
+    assert linear_regression.main(argv) == 2
+    message = one_line_error(capsys.readouterr().err)
+    assert argv[0] in message or "unrecognized arguments" in message
+
+
+def test_an_unusable_device_variable_is_a_one_line_error(monkeypatch, capsys):
+    monkeypatch.setenv("TINYGRAD_SM_DEVICE", "tpu")
+    assert softmax_fashion.main(["--no-plots", "--eval-only"]) == 2
+    assert "tpu" in one_line_error(capsys.readouterr().err)
+    assert linear_regression.main([]) == 2
+    assert "tpu" in one_line_error(capsys.readouterr().err)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow on the way to divergence
+@pytest.mark.parametrize("model", ["scratch", "concise"])
+def test_linear_regression_that_diverges_is_a_one_line_error(capsys, model):
+    assert linear_regression.main(["--model", model, "--lr", "10"]) == 1
+    assert "diverged" in one_line_error(capsys.readouterr().err)
+
+
+def npy_member(descr, shape, data=b"", version=(1, 0), pad_to=0):
+    header = f"{{'descr': {descr!r}, 'fortran_order': False, 'shape': {shape!r}, }}".encode("latin1")
+    header = header.ljust(max(pad_to, len(header) + 1) - 1) + b"\n"
+    size = len(header).to_bytes(2 if version == (1, 0) else 4, "little")
+    return b"\x93NUMPY" + bytes(version) + size + header + data
+
+
+def scratch_members(**replace):
+    members = {}
+    tg.manual_seed(0)
+    for name, value in softmax_regression.build("scratch")[0].state_dict().items():
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, value)
+        members[f"{name}.npy"] = buffer.getvalue()
+    members.update(replace)
+    return members
+
+
+def complex_checkpoint(path):
+    np.savez(path, W=np.zeros((784, 10), complex), b=np.zeros(10, complex))
+
+
+def zip_checkpoint(**replace):
+    def write(path):
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, data in scratch_members(**replace).items():
+                zf.writestr(name, data)
+    return write
+
+
+BAD_CHECKPOINTS = {
+    "complex dtype": complex_checkpoint,
+    "giant header": zip_checkpoint(**{"W.npy": npy_member("<f4", (784, 10), bytes(31360), (2, 0), 100_000)}),
+    "header declaring 4 GiB": zip_checkpoint(**{"W.npy": b"\x93NUMPY\x02\x00\xff\xff\xff\xff{"}),
+    "2**38 floats in 500 bytes": zip_checkpoint(**{"W.npy": npy_member("<f4", (524288, 524288))}),
+    "pickled objects": lambda path: np.savez(path, W=np.array([None] * 7840, dtype=object).reshape(784, 10),
+                                             b=np.zeros(10)),
+    "NaN weights": lambda path: np.savez(path, W=np.full((784, 10), np.nan, np.float32), b=np.zeros(10)),
+    "wrong shape": lambda path: np.savez(path, W=np.zeros((10, 784)), b=np.zeros(10)),
+    "another model's names": lambda path: np.savez(path, **{"1.weight": np.zeros((10, 784)), "1.bias": np.zeros(10)}),
+    "an .npy file": lambda path: path.write_bytes(npy_member("<f4", (3,), bytes(12))),
+    "empty": lambda path: path.write_bytes(b""),
+    "garbage": lambda path: path.write_bytes(b"not a checkpoint" * 100),
+    "truncated": lambda path: (zip_checkpoint()(path), path.write_bytes(path.read_bytes()[:5000])),
+    "a folder": lambda path: path.mkdir(),
+    "missing": lambda path: None,
+}
+
+
+@pytest.mark.parametrize("fault", list(BAD_CHECKPOINTS))
+def test_every_bad_eval_only_checkpoint_is_a_one_line_error(tmp_path, monkeypatch, capsys, fault):
+    path = tmp_path / "ck.npz"
+    BAD_CHECKPOINTS[fault](path)
+    monkeypatch.setattr(softmax_fashion, "load_fashion_mnist", no_data_please)  # found before the data
+    assert softmax_fashion.main(["--eval-only", "--no-plots", "--checkpoint", str(path)]) == 2
+    assert str(path) in one_line_error(capsys.readouterr().err)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root may read anything")
+def test_an_unreadable_checkpoint_is_a_one_line_error(tmp_path, capsys):
+    path = tmp_path / "ck.npz"
+    zip_checkpoint()(path)
+    path.chmod(0)
+    assert softmax_fashion.main(["--eval-only", "--no-plots", "--checkpoint", str(path)]) == 2
+    assert "Permission denied" in one_line_error(capsys.readouterr().err)
+
+
+def bomb(path):
+    import zlib
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    header = b"\x00\x00\x08\x03" + np.array([64, 28, 28], dtype=">u4").tobytes()
+    parts = [compressor.compress(header)] + [compressor.compress(bytes(1 << 20)) for _ in range(64)]
+    path.write_bytes(b"".join(parts) + compressor.flush())
+
+
+@pytest.mark.parametrize("fault", ["truncated", "gzip bomb", "labels out of range", "html page"])
+def test_bad_data_files_are_one_line_errors(tmp_path, tiny, capsys, fault):
+    data = Path(tiny[1])
+    images = data / f"{fm.TRAIN_IMAGES}.gz"
+    if fault == "truncated":
+        images.write_bytes(images.read_bytes()[:-50])
+    elif fault == "gzip bomb":
+        bomb(images)
+    elif fault == "labels out of range":
+        write_idx(data / f"{fm.TEST_LABELS}.gz", np.full(32, 12, np.uint8))
+    else:
+        images.write_text("<html>Please log in</html>")
+    assert softmax_fashion.main(tiny + ["--out", str(tmp_path / "out")]) == 2
+    assert str(data) in one_line_error(capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_download_url_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("FASHION_MNIST_DIR", raising=False)
+    monkeypatch.setattr(fm, "SYSTEM_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("FASHION_MNIST_URL", "ftp://mirror.example/fashion/")
+    assert softmax_fashion.main(["--no-plots", "--quiet", "--out", str(tmp_path / "out")]) == 2
+    assert "ftp://mirror.example/fashion/" in one_line_error(capsys.readouterr().err)
+
+
+# --- signals: SIGTERM is handled like Ctrl-C
+
+def run_script(code: str, env=None, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, **(env or {})), **kwargs)
+
+
+def test_sigterm_during_a_save_cleans_up_and_ends_by_the_signal(tmp_path, tiny):
+    checkpoint = tmp_path / "ck.npz"
+    assert softmax_fashion.main(tiny + ["--checkpoint", str(checkpoint)]) == 0
+    before = {name: (tmp_path / name).read_bytes() for name in ("ck.npz", "ck.optimizer.npz")}
+    # The child resumes from the checkpoint and receives SIGTERM in the middle of writing it.
+    code = (
+        "import os, runpy, signal, sys\n"
+        "import numpy as np\n"
+        "from tinygrad_sm.data import fashion_mnist as fm\n"
+        "fm.CHECKSUMS = {}\n"
+        "real_write = np.lib.format.write_array\n"
+        "def write_then_terminate(f, array, **kwargs):\n"
+        "    f.write(b'partial' * 1000)\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    real_write(f, array, **kwargs)\n"
+        "np.lib.format.write_array = write_then_terminate\n"
+        f"sys.argv = ['softmax_fashion.py'] + {tiny + ['--checkpoint', str(checkpoint)]!r}\n"
+        "runpy.run_path('models/softmax_fashion.py', run_name='__main__')\n"
+    )
+    child = run_script(code)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == -signal.SIGTERM, err
+    assert err.strip().endswith("interrupted by SIGTERM"), err
+    assert "Traceback" not in err
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == sorted(before)
+
+
+class Stalling(http.server.BaseHTTPRequestHandler):
+    """Sends the first 1000 bytes of a gzip file, then waits until the test is over (until its
+    subclass's ``released`` is set)."""
+    released: threading.Event
+    body = gzip.compress(np.random.default_rng(0).bytes(100_000))
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body[:1000])
+        self.wfile.flush()
+        self.released.wait(60)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_during_a_download_leaves_no_temporary_file(tmp_path, signum):
+    handler = type("StallingHere", (Stalling,), {"released": threading.Event()})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True).start()
+    cache = tmp_path / "xdg" / "tinygrad_sm" / "fashion-mnist"
+    code = (
+        "import runpy, sys\n"
+        "from tinygrad_sm.data import fashion_mnist as fm\n"
+        f"fm.SYSTEM_DIR = {str(tmp_path / 'none')!r}\n"
+        f"sys.argv = ['softmax_fashion.py', '--quiet', '--no-plots', '--out', {str(tmp_path / 'out')!r}]\n"
+        "runpy.run_path('models/softmax_fashion.py', run_name='__main__')\n"
+    )
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg"), "FASHION_MNIST_DIR": "",
+           "FASHION_MNIST_URL": f"http://127.0.0.1:{httpd.server_address[1]}/"}
+    child = run_script(code, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not (cache.exists() and any(p.name.endswith(".tmp") for p in cache.iterdir())):
+            assert child.poll() is None and time.monotonic() < deadline, child.communicate()
+            time.sleep(0.02)
+        time.sleep(0.1)  # let it block in the read of the stalled body
+        child.send_signal(signum)
+        out, err = child.communicate(timeout=60)
+    finally:
+        handler.released.set()
+        httpd.shutdown()
+        httpd.server_close()
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == -signum, err
+    assert err.strip().endswith(f"interrupted by {signal.Signals(signum).name}"), err
+    assert list(cache.iterdir()) == []

@@ -424,7 +424,8 @@ class NpzReader:
                     raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
                 offset = f.tell()
         except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, SyntaxError) as e:
-            raise self.error(f"{member} has a damaged .npy header: {e}") from None
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise self.error(f"{member} has a damaged .npy header: {reason}") from None
         if dtype.hasobject:
             raise self.error(f"{member} holds Python objects (dtype {dtype}), which are stored as "
                              "pickles; loading them could run code, so they are never read")
