@@ -1,8 +1,8 @@
 """The book's own programs, run as they are printed with only their import lines changed.
 
 tests/book/ holds the PyTorch code of *Dive into Deep Learning*'s linear networks chapter: the
-older edition's sections 3.1, 3.2, 3.3, 3.5, 3.6 and 3.7, and the 2023 edition's sections 3.4
-and 4.4. Each is run here as a script would run it (in a fresh folder, so that the book's
+older edition's sections 3.1, 3.2, 3.3, 3.5, 3.6 and 3.7, and the 2023 edition's sections 3.2,
+3.3, 3.4 and 4.4. Each is run here as a script would run it (in a fresh folder, so that the book's
 ``root="../data"`` finds nothing and the data comes from the usual places), and its outcome is
 checked: the weights it learns, the accuracy it reaches, the shapes the book shows.
 
@@ -140,6 +140,27 @@ def test_3_7_softmax_regression_concise(fashion, run_book):
     assert accuracy >= 0.80, accuracy
     print(f"3.7 concise: test accuracy {accuracy:.4f} in {seconds:.1f} s")
     assert figure_names(figures) == ["d2l-001-animator.png"]
+
+
+def test_2023_3_2_object_oriented_design(run_book, capsys):
+    ns, seconds, figures = run_book("ed2023_3_2_object_oriented_design.py")
+    out = capsys.readouterr().out
+    assert 'Class attribute "b" is 1' in out and "self.a = 1 self.b = 2" in out
+    assert "There is no self.c = True" in out
+    board = ns["board"]
+    assert [len(board.data["sin"]), len(board.data["cos"])] == [50, 10]
+    first = board.data["sin"][0]  # each point is the mean of every_n = 2 points
+    assert first.x == pytest.approx(0.05) and first.y == pytest.approx((np.sin(0) + np.sin(0.1)) / 2)
+    assert figure_names(figures) == ["d2l-001-progress.png"]
+
+
+def test_2023_3_3_synthetic_regression_data(run_book, capsys):
+    ns, seconds, _ = run_book("ed2023_3_3_synthetic_regression_data.py")
+    data = ns["data"]
+    assert data.X.shape == (2000, 2) and data.y.shape == (2000, 1)
+    assert ns["X"].shape == (32, 2) and ns["y"].shape == (32, 1)
+    assert len(data.train_dataloader()) == 32 and len(data.val_dataloader()) == 32
+    assert capsys.readouterr().out.count("X shape: (32, 2)") == 2
 
 
 def test_2023_3_4_linear_regression_from_scratch(run_book, capsys):
