@@ -247,3 +247,41 @@ def check_second_order(op: Op, data: st.DataObject, device: str) -> None:
         gradgradcheck(lambda *xs: op.ours(*xs, **kwargs), inputs, eps=op.eps)
     except GradcheckError as e:
         pytest.fail(f"second order: {e}\n{_describe(op, arrays, kwargs)}")
+
+
+# ------------------------------------------------------------------------- against PyTorch
+
+def check_against_torch(fn: Callable[..., Any], arrays: list[np.ndarray], seed: int = 0) -> None:
+    """``fn(lib, *tensors)``, written once for ``lib = tinygrad_sm`` and ``lib = torch``, gives
+    the same values (one tensor, or a tuple of them) and the same gradients for the float
+    arrays in ``arrays``, in float64. The gradient is of ``sum(w * out)`` with fixed random
+    weights ``w``, so that every output element counts with its own weight."""
+    torch = pytest.importorskip("torch")
+    import tinygrad_sm as tg
+
+    results = {}
+    for lib in (tg, torch):
+        xs = [lib.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+        out = fn(lib, *xs)
+        outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+        rng = np.random.default_rng(seed)
+        total = 0
+        for o in outs:
+            if str(o.dtype).endswith("float64"):  # integer outputs carry no gradient
+                total = total + (o * lib.tensor(rng.standard_normal(tuple(o.shape)))).sum()
+        leaves = [x for x in xs if x.requires_grad]
+        if leaves and not isinstance(total, int):
+            total.backward()
+        results[lib.__name__] = ([o.detach().numpy() for o in outs],
+                                 [x.grad.numpy() if x.grad is not None else None
+                                  for x in leaves])
+    (ours, our_grads), (theirs, their_grads) = results["tinygrad_sm"], results["torch"]
+    assert len(ours) == len(theirs), f"{len(ours)} outputs, PyTorch gives {len(theirs)}"
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        assert a.shape == b.shape, f"output {i}: shape {a.shape}, PyTorch's {b.shape}"
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=f"output {i}")
+    for i, (a, b) in enumerate(zip(our_grads, their_grads)):
+        assert (a is None) == (b is None), f"input {i}: gradient {a}, PyTorch's {b}"
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12,
+                                       err_msg=f"gradient of input {i}")

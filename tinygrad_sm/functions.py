@@ -163,7 +163,229 @@ def _numpy_spelling(axis: Any, keepdims: bool | None) -> dict[str, Any]:
 # ---------------------------------------------- joining, splitting, shapes, indexing
 # (ops/shape.py, ops/index.py)
 
-_SHAPES: list[str] = []
+# cat, stack and one_hot have no Tensor method (they take a list, or make integers), so this
+# block reaches their op and helpers directly.
+import numpy as _np  # noqa: E402
+
+from .ops.index import one_hot_array as _one_hot_array  # noqa: E402
+from .ops.shape import Cat as _Cat  # noqa: E402
+from .tensor import _single_axis  # noqa: E402
+
+# No tinygrad_sm.trace here: that name is the backward-step recorder (debug.py); the sum of a
+# diagonal is the method, x.trace().
+_SHAPES: list[str] = [
+    "cat", "concatenate", "concat", "stack", "split", "chunk", "array_split", "tensor_split",
+    "unbind", "expand_dims", "tile", "repeat_interleave", "flip", "roll", "pad", "moveaxis",
+    "movedim", "permute", "swapaxes", "swapdims", "diag", "diagonal", "diag_embed",
+    "triu", "tril", "gather", "take_along_dim", "take_along_axis", "scatter_add", "index_add",
+    "index_select", "masked_fill", "one_hot",
+]
+
+
+def _joinable(tensors: Any, what: str) -> list[Tensor]:
+    """A list of tensors to join: on one device, in the dtype that ``+`` would give them."""
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{what} takes a list or tuple of tensors, got "
+                        f"{type(tensors).__name__}: {what}([a, b]), not {what}(a, b)")
+    if not tensors:
+        raise ValueError(f"{what} needs at least one tensor, got an empty {type(tensors).__name__}")
+    ts = [_tensor(t) for t in tensors]
+    for t in ts[1:]:
+        if t.device != ts[0].device:
+            raise RuntimeError(f"{what}: tensors on {ts[0].device!r} and {t.device!r}; move them "
+                               f"to one device first (.to({ts[0].device!r}))")
+    dtypes = [t.dtype for t in ts]
+    if builtins.any(d != dtypes[0] for d in dtypes):
+        floats = [d for d in dtypes if d.kind in "fc"]
+        # As for binary ops: an integer tensor joining a float one takes the float's dtype.
+        dtype = _np.result_type(*floats) if floats else _np.result_type(*dtypes)
+        ts = [t.astype(dtype) for t in ts]
+    return ts
+
+
+def cat(tensors: Any, dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """The tensors joined along an existing axis ``dim`` (``axis``), as ``torch.cat`` and
+    ``numpy.concatenate``: their shapes must agree except along it. Each tensor's gradient is
+    its own slice of the output's. Mixed dtypes are promoted as ``+`` promotes them.
+
+        >>> tg.cat([tg.zeros(2, 3), tg.ones(1, 3)]).shape
+        (3, 3)
+    """
+    ts = _joinable(tensors, "cat")
+    shape = ts[0].shape
+    if len(shape) == 0:
+        raise ValueError("cat joins along an existing axis, and a 0-d tensor has none; use "
+                         "stack, which adds one")
+    a = _single_axis(dim if axis is None else axis, len(shape))
+    for i, t in enumerate(ts):
+        if t.ndim != len(shape) or t.shape[:a] + t.shape[a + 1:] != shape[:a] + shape[a + 1:]:
+            raise ValueError(f"cat along axis {a}: tensor {i} has shape {t.shape}, tensor 0 has "
+                             f"{shape}; the shapes must agree except along axis {a}")
+    return _Cat(a)(*ts)
+
+
+concatenate = concat = cat
+
+
+def stack(tensors: Any, dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """The tensors, all of one shape, joined along a new axis ``dim`` (``axis``), as
+    ``torch.stack`` and ``numpy.stack``: n tensors of shape (3,) stack into (n, 3) with
+    ``dim=0`` and into (3, n) with ``dim=1``. The inverse of ``unbind``."""
+    ts = _joinable(tensors, "stack")
+    for i, t in enumerate(ts):
+        if t.shape != ts[0].shape:
+            raise ValueError(f"stack: tensor {i} has shape {t.shape}, tensor 0 has "
+                             f"{ts[0].shape}; stacked tensors must all have the same shape")
+    a = _single_axis(dim if axis is None else axis, ts[0].ndim + 1)
+    return _Cat(a)(*[t.unsqueeze(a) for t in ts])
+
+
+def split(tensor: Any, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """``tensor.split(...)``: PyTorch's ``split`` (lengths of pieces; NumPy's ``split`` is
+    ``array_split``)."""
+    return _tensor(tensor).split(split_size_or_sections, dim)
+
+
+def chunk(input: Any, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    return _tensor(input).chunk(chunks, dim)
+
+
+def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> tuple[Tensor, ...]:
+    """NumPy's ``array_split`` (and ``split`` with sections that divide the axis evenly)."""
+    return _tensor(ary).array_split(indices_or_sections, axis)
+
+
+def tensor_split(input: Any, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """``torch.tensor_split``: NumPy's ``array_split`` under PyTorch's name."""
+    return _tensor(input).array_split(indices_or_sections, dim)
+
+
+def unbind(input: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    return _tensor(input).unbind(dim)
+
+
+def expand_dims(a: Any, axis: Any) -> Tensor:
+    return _tensor(a).expand_dims(axis)
+
+
+def tile(input: Any, dims: Any) -> Tensor:
+    """``numpy.tile`` and ``torch.tile`` (= ``Tensor.repeat``); there is deliberately no
+    ``tinygrad_sm.repeat``: NumPy's ``repeat`` is ``repeat_interleave``."""
+    return _tensor(input).tile(dims)
+
+
+def repeat_interleave(input: Any, repeats: Any, dim: int | None = None) -> Tensor:
+    return _tensor(input).repeat_interleave(repeats, dim)
+
+
+def flip(input: Any, dims: Any = None, *, axis: Any = None) -> Tensor:
+    return _tensor(input).flip(dims=dims, axis=axis)
+
+
+def roll(input: Any, shifts: Any, dims: Any = None, *, axis: Any = None) -> Tensor:
+    return _tensor(input).roll(shifts, dims, axis=axis)
+
+
+def pad(input: Any, pad_width: Any, value: Any = 0, *, mode: str = "constant") -> Tensor:
+    """NumPy's ``pad`` (``pad_width`` first axis first; ``tinygrad_sm.nn.functional.pad`` takes
+    PyTorch's, last axis first)."""
+    return _tensor(input).pad(pad_width, value, mode=mode)
+
+
+def moveaxis(input: Any, source: Any, destination: Any) -> Tensor:
+    return _tensor(input).moveaxis(source, destination)
+
+
+movedim = moveaxis
+
+
+def permute(input: Any, dims: Any) -> Tensor:
+    return _tensor(input).permute(dims)
+
+
+def swapaxes(input: Any, axis0: int, axis1: int) -> Tensor:
+    return _tensor(input).swapaxes(axis0, axis1)
+
+
+swapdims = swapaxes
+
+
+def diag(input: Any, diagonal: int = 0) -> Tensor:
+    return _tensor(input).diag(diagonal)
+
+
+def diagonal(input: Any, offset: int = 0, dim1: int = 0, dim2: int = 1, *,
+             axis1: int | None = None, axis2: int | None = None) -> Tensor:
+    return _tensor(input).diagonal(offset, dim1, dim2, axis1=axis1, axis2=axis2)
+
+
+def diag_embed(input: Any, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    return _tensor(input).diag_embed(offset, dim1, dim2)
+
+
+def triu(input: Any, diagonal: int = 0, *, k: int | None = None) -> Tensor:
+    return _tensor(input).triu(diagonal, k=k)
+
+
+def tril(input: Any, diagonal: int = 0, *, k: int | None = None) -> Tensor:
+    return _tensor(input).tril(diagonal, k=k)
+
+
+def gather(input: Any, dim: int, index: Any) -> Tensor:
+    return _tensor(input).gather(dim, index)
+
+
+def take_along_dim(input: Any, indices: Any, dim: int | None = None) -> Tensor:
+    return _tensor(input).take_along_dim(indices, dim)
+
+
+def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Tensor:
+    """NumPy's ``take_along_axis`` (its default axis, -1, included); ``take_along_dim``."""
+    return _tensor(arr).take_along_dim(indices, axis)
+
+
+def scatter_add(input: Any, dim: int, index: Any, src: Any) -> Tensor:
+    return _tensor(input).scatter_add(dim, index, src)
+
+
+def index_add(input: Any, dim: int, index: Any, source: Any, *, alpha: float = 1) -> Tensor:
+    return _tensor(input).index_add(dim, index, source, alpha=alpha)
+
+
+def index_select(input: Any, dim: int, index: Any) -> Tensor:
+    return _tensor(input).index_select(dim, index)
+
+
+def masked_fill(input: Any, mask: Any, value: Any) -> Tensor:
+    return _tensor(input).masked_fill(mask, value)
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """int64 rows with a 1 at each label and 0 elsewhere: shape ``tensor.shape +
+    (num_classes,)``, as ``torch.nn.functional.one_hot``. ``num_classes=-1`` takes the largest
+    label + 1. Labels are integers, so there is no gradient.
+
+        >>> tg.one_hot(tg.tensor([0, 2]), 3)
+        tensor([[1, 0, 0],
+                [0, 0, 1]])
+    """
+    labels = _tensor(tensor)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot needs integer labels, got dtype {labels.dtype}; convert them "
+                        "with .astype('int64')")
+    if num_classes == -1:
+        if labels.size == 0:
+            raise ValueError("one_hot cannot infer num_classes from no labels; pass num_classes")
+        num_classes = int(labels._array.max()) + 1
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
+        raise ValueError(f"one_hot: num_classes must be a non-negative int or -1, got "
+                         f"{num_classes!r}")
+    if labels.size:
+        low, high = int(labels._array.min()), int(labels._array.max())
+        if low < 0 or high >= num_classes:
+            raise ValueError(f"one_hot: label {low if low < 0 else high} is outside 0 to "
+                             f"{num_classes - 1} (num_classes={num_classes})")
+    return Tensor._wrap(_one_hot_array(labels._array, num_classes), labels.device)
 
 
 # ---------------------------------------------- elementwise, reductions, linear algebra

@@ -697,7 +697,15 @@ class Tensor:
         axis = _single_axis(dim, self.ndim + 1)
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
-    expand_dims = unsqueeze
+    def expand_dims(self, axis: int | tuple[int, ...]) -> Tensor:
+        """New axes of length 1 at the positions ``axis`` (an int or a tuple, counted in the
+        result), as ``numpy.expand_dims``; ``unsqueeze`` is PyTorch's, one axis at a time."""
+        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+        ndim = self.ndim + len(axes)
+        new = _normalize_axis(axes, ndim) if ndim else ()
+        shape = iter(self.shape)
+        return self.reshape(tuple(1 if a in new else next(shape) for a in range(ndim)))
+
 
     def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
         """The tensor repeated along new or size-1 axes to ``shape``, as ``numpy.broadcast_to``."""
@@ -714,6 +722,335 @@ class Tensor:
         if not ones:  # only added leading axes: one sum without keepdims gives the shape
             return ops.Sum(tuple(range(lead)), False)(self) if lead else self
         return ops.Sum(tuple(range(lead)) + ones, True)(self).reshape(shape)
+
+    def permute(self, *dims: int) -> Tensor:
+        """The axes in the order ``dims`` (each axis once; negative ones count from the end), as
+        ``torch.permute``: ``x.permute(2, 0, 1)`` makes an (H, W, C) image (C, H, W). A view."""
+        dims = _varargs(dims)
+        if len(dims) != self.ndim or _normalize_axis(dims, self.ndim) != tuple(range(self.ndim)):
+            raise ValueError(f"permute({', '.join(map(str, dims))}): a tensor of shape "
+                             f"{self.shape} needs a permutation of its {self.ndim} axes, "
+                             "each named once")
+        return ops.Transpose(tuple(int(d) % self.ndim for d in dims) if self.ndim else ())(self)
+
+    def moveaxis(self, source: int | tuple[int, ...], destination: int | tuple[int, ...]
+                 ) -> Tensor:
+        """Axes ``source`` moved to positions ``destination``, the others kept in their order,
+        as ``numpy.moveaxis`` (``torch.movedim``): ``x.moveaxis(-1, 0)`` brings the last axis
+        first. A view."""
+        src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+        dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+        if len(src) != len(dst):
+            raise ValueError(f"moveaxis: {len(src)} source axes {src} but {len(dst)} destinations "
+                             f"{dst}; give one destination per source axis")
+        if self.ndim == 0:  # its only axes are 0 and -1, and there is nothing to move
+            _normalize_axis(src, 0), _normalize_axis(dst, 0)
+            return ops.Transpose(())(self)
+        for axes in (src, dst):
+            _normalize_axis(axes, self.ndim)  # in range, and each named once
+        src = tuple(_single_axis(a, self.ndim) for a in src)
+        dst = tuple(_single_axis(a, self.ndim) for a in dst)
+        order = [a for a in range(self.ndim) if a not in src]
+        for d, s in sorted(zip(dst, src)):
+            order.insert(d, s)
+        return ops.Transpose(tuple(order))(self)
+
+    movedim = moveaxis
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        """Axes ``axis0`` and ``axis1`` exchanged (``torch.swapaxes``, ``transpose(dim0, dim1)``,
+        ``numpy.swapaxes``), at any rank. A view."""
+        if self.ndim == 0:
+            _normalize_axis((axis0, axis1), 0)
+            return ops.Transpose(())(self)
+        first, second = _single_axis(axis0, self.ndim), _single_axis(axis1, self.ndim)
+        order = list(range(self.ndim))
+        order[first], order[second] = second, first
+        return ops.Transpose(tuple(order))(self)
+
+    swapdims = swapaxes
+
+    # Splitting: every piece is a slice of the input, x[..., a:b], a view; its gradient goes
+    # back into its own place of the input's gradient.
+
+    def split(self, split_size_or_sections: int | list[int], dim: int = 0, *,
+              axis: int | None = None) -> tuple[Tensor, ...]:
+        """Pieces along ``dim``, as ``torch.split``: an int gives pieces of that length (the last
+        may be shorter), a list gives the length of each piece (they must add up to the axis).
+
+        ``numpy.split`` differs: its int is the number of pieces and its list holds the indices
+        where cuts go; see ``array_split`` (NumPy's) and ``chunk`` (a number of pieces).
+        """
+        axis = self._split_axis(dim if axis is None else axis, "split")
+        n = self.shape[axis]
+        if isinstance(split_size_or_sections, (int, np.integer)):
+            size = int(split_size_or_sections)
+            if size <= 0 and n > 0:
+                raise ValueError(f"split: a piece length must be positive, got {size}")
+            sizes = [size] * (n // size) + ([n % size] if n % size else []) if n else [0]
+        else:
+            sizes = [int(s) for s in split_size_or_sections]
+            if any(s < 0 for s in sizes) or sum(sizes) != n:
+                raise ValueError(f"split: the lengths {sizes} must be non-negative and add up "
+                                 f"to {n}, the length of axis {axis} of shape {self.shape}")
+        starts = np.cumsum([0] + sizes[:-1])
+        return self._pieces(axis, [(int(a), int(a) + s) for a, s in zip(starts, sizes)])
+
+    def chunk(self, chunks: int, dim: int = 0, *, axis: int | None = None) -> tuple[Tensor, ...]:
+        """At most ``chunks`` pieces along ``dim``, as ``torch.chunk``: pieces of length
+        ceil(n / chunks), the last shorter, and fewer pieces when they run out (an axis of 6 in
+        4 chunks gives 3 pieces of 2). ``array_split`` always gives exactly that many."""
+        axis = self._split_axis(dim if axis is None else axis, "chunk")
+        if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+            raise ValueError(f"chunk: the number of chunks must be a positive int, got {chunks!r}")
+        n = self.shape[axis]
+        if n == 0:
+            return self._pieces(axis, [(0, 0)] * int(chunks))
+        return self.split(-(-n // int(chunks)), axis)
+
+    def array_split(self, indices_or_sections: int | list[int], axis: int = 0, *,
+                    dim: int | None = None) -> tuple[Tensor, ...]:
+        """Pieces along ``axis``, as ``numpy.array_split`` (``torch.tensor_split``): an int k gives
+        exactly k pieces, the first n % k of them one longer; a list gives the indices where
+        the axis is cut (``[2, 5]`` gives ``x[:2], x[2:5], x[5:]``)."""
+        axis = self._split_axis(axis if dim is None else dim, "array_split")
+        n = self.shape[axis]
+        if isinstance(indices_or_sections, (int, np.integer)):
+            k = int(indices_or_sections)
+            if k <= 0:
+                raise ValueError(f"array_split: the number of sections must be positive, got {k}")
+            sizes = [n // k + 1] * (n % k) + [n // k] * (k - n % k)
+            starts = np.cumsum([0] + sizes[:-1])
+            return self._pieces(axis, [(int(a), int(a) + s) for a, s in zip(starts, sizes)])
+        cuts = [int(c) for c in indices_or_sections]
+        # Python's slice rules, as NumPy: x[5:2] is empty, x[-2:] counts from the end.
+        return self._pieces(axis, list(zip([0] + cuts, cuts + [None])))
+
+    tensor_split = array_split
+
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        """The slices along ``dim``, with that axis removed, as ``torch.unbind``: the inverse of
+        ``stack``. Each is a view."""
+        axis = self._split_axis(dim, "unbind")
+        return tuple(self[(slice(None),) * axis + (i,)] for i in range(self.shape[axis]))
+
+    def _split_axis(self, dim: Any, what: str) -> int:
+        if self.ndim == 0:
+            raise ValueError(f"{what} needs a tensor of at least 1 dimension, got a 0-d tensor; "
+                             "reshape it first (x.reshape(1))")
+        return _single_axis(dim, self.ndim)
+
+    def _pieces(self, axis: int, bounds: list[tuple[int, int | None]]) -> tuple[Tensor, ...]:
+        lead = (slice(None),) * axis
+        return tuple(self[lead + (slice(a, b),)] for a, b in bounds)
+
+    # Repeating. PyTorch and NumPy use the name "repeat" for different things:
+    #   PyTorch x.repeat(2, 3) = NumPy np.tile(x, (2, 3)): the whole tensor, tiled;
+    #   NumPy np.repeat(x, 2, axis) = PyTorch x.repeat_interleave(2, dim): each element twice.
+    # Tensor.repeat is PyTorch's; there is no tinygrad_sm.repeat, since code written for NumPy
+    # would expect the other meaning from it.
+
+    def tile(self, *reps: int) -> Tensor:
+        """The tensor tiled ``reps[i]`` times along axis i, as ``numpy.tile`` and ``torch.tile``:
+        missing reps count as 1 (leading ones), and extra reps add leading axes."""
+        reps = _varargs(reps)
+        for r in reps:
+            if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 0:
+                raise ValueError(f"tile: reps {reps} must be non-negative ints")
+        ndim = max(len(reps), self.ndim)
+        reps = (1,) * (ndim - len(reps)) + tuple(int(r) for r in reps)
+        shape = (1,) * (ndim - self.ndim) + self.shape
+        # A new axis of length r before each axis, broadcast, then merged into it: the same
+        # copy that numpy.tile makes, and BroadcastTo's gradient (a sum) is the tile's.
+        spaced = self.reshape(tuple(x for n in shape for x in (1, n)))
+        tiled = ops.BroadcastTo(tuple(x for r, n in zip(reps, shape) for x in (r, n)))(spaced)
+        return tiled.reshape(tuple(r * n for r, n in zip(reps, shape)))
+
+    def repeat(self, *sizes: int) -> Tensor:
+        """The tensor tiled ``sizes[i]`` times along axis i, as ``torch.Tensor.repeat`` (which is
+        ``tile``, except that it needs a size for every axis). For NumPy's ``repeat``, each
+        element repeated in place, see ``repeat_interleave``."""
+        sizes = _varargs(sizes)
+        if len(sizes) < self.ndim:
+            raise ValueError(f"repeat: {len(sizes)} sizes {tuple(sizes)} for a tensor of "
+                             f"{self.ndim} dimensions; give one per axis (1 to leave an axis "
+                             "as it is), or use tile, which fills in leading ones")
+        return self.tile(sizes)
+
+    def repeat_interleave(self, repeats: int | Any, dim: int | None = None, *,
+                          axis: int | None = None) -> Tensor:
+        """Each element repeated ``repeats`` times in place along ``dim``, as
+        ``torch.repeat_interleave`` and ``numpy.repeat``: [1, 2] twice is [1, 1, 2, 2].
+        ``repeats`` is an int, or one count per element along ``dim``; with ``dim=None`` the
+        tensor is flattened first. The gradient of each element sums over its copies."""
+        dim = dim if axis is None else axis
+        x = self.reshape(-1) if dim is None or self.ndim == 0 else self
+        a = 0 if dim is None or self.ndim == 0 else _single_axis(dim, self.ndim)
+        counts = repeats.numpy() if isinstance(repeats, Tensor) else np.asarray(repeats)
+        if counts.dtype.kind not in "iu" or counts.ndim > 1:
+            raise TypeError(f"repeat_interleave: repeats must be an int or a 1-D sequence of "
+                            f"ints, got {repeats!r}")
+        if (counts < 0).any():
+            raise ValueError(f"repeat_interleave: repeats must be non-negative, got {repeats!r}")
+        n = x.shape[a]
+        if counts.size == 1:  # one count for all: broadcast along a new axis, then merge
+            r = int(counts.reshape(-1)[0])
+            before, after = x.shape[:a + 1], x.shape[a + 1:]
+            spread = ops.BroadcastTo(before + (r,) + after)(x.reshape(before + (1,) + after))
+            return spread.reshape(x.shape[:a] + (n * r,) + after)
+        if counts.size != n:
+            raise ValueError(f"repeat_interleave: {counts.size} repeats for an axis of length "
+                             f"{n}; give one count per element, or one int for all")
+        return x[(slice(None),) * a + (np.repeat(np.arange(n), counts),)]
+
+    # Reordering and padding.
+
+    def flip(self, *axes: int, dims: Any = None, axis: Any = None) -> Tensor:
+        """The elements in reverse order along the given axes (``x.flip(0)``, ``x.flip((0, 1))``,
+        ``dims=``/``axis=``), along all of them when none are given, as ``numpy.flip``. A view
+        (``torch.flip`` copies)."""
+        if len([a for a in (axes or None, dims, axis) if a is not None]) > 1:
+            raise TypeError(f"flip: axes given twice ({axes!r}, dims={dims!r}, axis={axis!r}); "
+                            "pass them once")
+        chosen = _varargs(axes) if axes else dims if dims is not None else axis
+        flipped = _normalize_axis(chosen, self.ndim)
+        return ops.Flip(tuple(range(self.ndim)) if flipped is None else flipped)(self)
+
+    def roll(self, shifts: int | tuple[int, ...], dims: int | tuple[int, ...] | None = None, *,
+             axis: int | tuple[int, ...] | None = None) -> Tensor:
+        """Elements shifted by ``shifts`` along ``dims``, those that fall off the end coming back
+        at the start, as ``torch.roll`` and ``numpy.roll``: [1, 2, 3] rolled by 1 is [3, 1, 2].
+        With ``dims=None`` the tensor is rolled as if flattened."""
+        if dims is not None and axis is not None:
+            raise TypeError(f"roll: got both dims={dims!r} and axis={axis!r}; pass one")
+        dims = dims if axis is None else axis
+        many = not isinstance(shifts, (int, np.integer))
+        shifts = tuple(int(s) for s in shifts) if many else (int(shifts),)
+        if dims is None:
+            if len(shifts) != 1:
+                raise ValueError(f"roll: {len(shifts)} shifts {shifts} without dims; give one "
+                                 "dim per shift, or one shift to roll the flattened tensor")
+            return ops.Roll(shifts[0], None)(self)
+        dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+        if len(dims) != len(shifts):
+            raise ValueError(f"roll: {len(shifts)} shifts {shifts} but {len(dims)} dims {dims}; "
+                             "give one shift per dim")
+        if self.ndim == 0:
+            _normalize_axis(dims, 0)
+            return ops.Roll(0, None)(self)
+        return ops.Roll(shifts, tuple(_single_axis(d, self.ndim) for d in dims))(self)
+
+    def pad(self, pad_width: int | Any, value: Any = 0, *, mode: str = "constant") -> Tensor:
+        """The tensor with elements added around it, as ``numpy.pad``: ``pad_width`` is an int
+        (that many on both sides of every axis), a pair ``(before, after)`` for every axis, or
+        one pair per axis, first axis first: ``x.pad(((0, 0), (1, 2)))``.
+
+        ``mode="constant"`` fills with ``value``; ``"edge"``, ``"reflect"``, ``"symmetric"``
+        and ``"wrap"`` copy elements of the tensor, as NumPy's modes of those names do.
+        (``tinygrad_sm.nn.functional.pad`` takes PyTorch's widths instead: last axis first.)
+        """
+        widths = self._pad_widths(pad_width)
+        if mode == "constant":
+            if isinstance(value, Tensor) or not isinstance(value, (bool, int, float, np.number,
+                                                                   np.bool_)):
+                raise TypeError(f"pad: value must be a number, got {type(value).__name__}")
+            return ops.Pad(widths, value)(self)
+        if mode not in ("edge", "reflect", "symmetric", "wrap"):
+            raise ValueError(f"pad: unknown mode {mode!r}; use 'constant', 'edge', 'reflect', "
+                             "'symmetric' or 'wrap'")
+        if value != 0:
+            raise ValueError(f"pad: value={value!r} is used only by mode='constant', not "
+                             f"mode={mode!r}")
+        out = self
+        for a, (before, after) in enumerate(widths):
+            if before or after:
+                if self.shape[a] == 0:
+                    raise ValueError(f"pad: mode={mode!r} copies elements of the tensor, but axis "
+                                     f"{a} of shape {self.shape} has none")
+                index = ops.shape.pad_index(self.shape[a], before, after, mode)
+                out = out[(slice(None),) * a + (index,)]
+        return self.clone() if out is self else out
+
+    def _pad_widths(self, pad_width: Any) -> tuple[tuple[int, int], ...]:
+        """NumPy's ``pad_width`` as one (before, after) pair per axis."""
+        widths = np.asarray(pad_width)
+        if widths.size == 0 and self.ndim == 0:  # (): no pairs for no axes
+            return ()
+        if widths.dtype.kind not in "iu":
+            raise TypeError(f"pad: pad_width must hold ints, got {pad_width!r}")
+        try:
+            widths = np.broadcast_to(widths, (self.ndim, 2))
+        except ValueError:
+            raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor of shape "
+                             f"{self.shape}: give an int, one (before, after) pair, or "
+                             f"{self.ndim} pairs, first axis first") from None
+        if (widths < 0).any():
+            raise ValueError(f"pad: pad_width {pad_width!r} must be non-negative; crop with "
+                             "slicing (x[1:-1]) instead")
+        return tuple((int(b), int(a)) for b, a in widths)
+
+    # Matrix views: the diagonal and the triangles.
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1, *, axis1: int | None = None,
+                 axis2: int | None = None) -> Tensor:
+        """The elements x[i, i + offset] of the matrices over axes (dim1, dim2), as a new last
+        axis, as ``torch.diagonal`` and ``numpy.diagonal`` (``axis1``/``axis2``). A view,
+        read-only on the CPU (NumPy's): write into a ``clone()`` of it instead."""
+        if self.ndim < 2:
+            raise ValueError(f"diagonal needs a tensor of at least 2 dimensions, got shape "
+                             f"{self.shape}; for a 1-D tensor, diag() makes a matrix of it")
+        first = _single_axis(dim1 if axis1 is None else axis1, self.ndim)
+        second = _single_axis(dim2 if axis2 is None else axis2, self.ndim)
+        if first == second:
+            raise ValueError(f"diagonal: dim1 and dim2 are both axis {first}; name two axes")
+        return ops.Diagonal(int(offset), first, second)(self)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+        """The sum of the diagonal, as ``torch.trace`` (a matrix) and ``numpy.trace`` (any rank,
+        ``offset`` and the axes too)."""
+        return self.diagonal(offset, axis1, axis2).sum(-1)
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        """As ``torch.diag`` and ``numpy.diag``: a 1-D tensor becomes a square matrix with it on
+        diagonal ``diagonal`` (0 elsewhere); a matrix gives its diagonal ``diagonal``."""
+        if self.ndim == 1:
+            n = self.shape[0] + abs(int(diagonal))
+            return ops.DiagEmbed((n, n), int(diagonal), 0, 1)(self)
+        if self.ndim == 2:
+            return self.diagonal(diagonal)
+        raise ValueError(f"diag needs a 1-D or 2-D tensor, got shape {self.shape}; use "
+                         "diagonal() or diag_embed() for batches")
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+        """Matrices (over the new axes dim1, dim2) with the last axis on diagonal ``offset``, 0
+        elsewhere, as ``torch.diag_embed``: a (B, n) tensor gives B diagonal matrices."""
+        if self.ndim == 0:
+            raise ValueError("diag_embed needs a tensor of at least 1 dimension, got a 0-d "
+                             "tensor; reshape it first (x.reshape(1))")
+        first, second = _single_axis(dim1, self.ndim + 1), _single_axis(dim2, self.ndim + 1)
+        if first == second:
+            raise ValueError(f"diag_embed: dim1 and dim2 are both axis {first}; name two axes")
+        n = self.shape[-1] + abs(int(offset))
+        shape = list(self.shape[:-1])
+        for a in sorted((first, second)):
+            shape.insert(a, n)
+        return ops.DiagEmbed(tuple(shape), int(offset), first, second)(self)
+
+    def triu(self, diagonal: int = 0, *, k: int | None = None) -> Tensor:
+        """The upper triangle of the matrices over the last two axes: x[..., i, j] where
+        j - i >= ``diagonal`` (NumPy's ``k``), 0 below, as ``torch.triu`` and ``numpy.triu``."""
+        return ops.Tri(self._tri_diagonal("triu", diagonal, k), True)(self)
+
+    def tril(self, diagonal: int = 0, *, k: int | None = None) -> Tensor:
+        """The lower triangle of the matrices over the last two axes: x[..., i, j] where
+        j - i <= ``diagonal`` (NumPy's ``k``), 0 above, as ``torch.tril`` and ``numpy.tril``."""
+        return ops.Tri(self._tri_diagonal("tril", diagonal, k), False)(self)
+
+    def _tri_diagonal(self, what: str, diagonal: int, k: int | None) -> int:
+        if self.ndim < 2:
+            raise ValueError(f"{what} needs a tensor of at least 2 dimensions (matrices over "
+                             f"the last two), got shape {self.shape}")
+        return int(diagonal if k is None else k)
 
     # ------------------------------------------------------------------ indexing
 
@@ -750,6 +1087,151 @@ class Tensor:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
+
+    # gather, scatter_add, index_add and index_select are x[index] and its adjoint with an
+    # integer-array index built from theirs (ops/index.py): GetItem and IndexAdd do the work,
+    # and a repeated index adds up its gradients.
+
+    def gather(self, dim: int, index: Any) -> Tensor:
+        """``out[i][j] = x[i][index[i][j]]`` for ``dim=1`` (likewise at any rank), as
+        ``torch.gather``: ``index`` has x's rank, and along the other axes it may be shorter
+        than x (its first rows are used). Negative indices count from the end."""
+        idx, axis = self._index_along(index, dim, "gather")
+        for d, (n, m) in enumerate(zip(idx.shape, self.shape)):
+            if d != axis and n > m:
+                raise ValueError(f"gather: index of shape {idx.shape} is longer than the tensor "
+                                 f"of shape {self.shape} along axis {d}")
+        return ops.GetItem(ops.index.along_axis_index(idx, axis, idx.shape))(self)
+
+    def take_along_dim(self, indices: Any, dim: int | None = None) -> Tensor:
+        """Elements picked along ``dim`` by ``indices``, as ``torch.take_along_dim`` and
+        ``numpy.take_along_axis``: like ``gather``, but the other axes broadcast (an axis of
+        length 1 in either stands for all). With ``dim=None``, both are flattened first. The
+        usual use: ``x.take_along_dim(x.argmax(1, keepdims=True), 1)``."""
+        if dim is None:
+            flat = indices.reshape(-1) if isinstance(indices, Tensor) else np.reshape(indices, -1)
+            return self.reshape(-1).take_along_dim(flat, 0)
+        idx, axis = self._index_along(indices, dim, "take_along_dim")
+        for d, (n, m) in enumerate(zip(idx.shape, self.shape)):
+            if d != axis and n != m and 1 not in (n, m):
+                raise ValueError(f"take_along_dim: indices of shape {idx.shape} and a tensor of "
+                                 f"shape {self.shape} do not broadcast along axis {d}")
+        return ops.GetItem(ops.index.along_axis_index(idx, axis, self.shape))(self)
+
+    def scatter_add(self, dim: int, index: Any, src: Tensor) -> Tensor:
+        """A copy of x with ``src`` added at ``index`` along ``dim``: for ``dim=1``,
+        ``out[i][index[i][j]] += src[i][j]``, as ``torch.scatter_add`` (the adjoint of
+        ``gather``). A repeated index adds every contribution. ``index`` has x's rank and is no
+        longer than ``src`` (nor than x, off ``dim``); the rest of ``src`` is unused."""
+        idx, axis = self._index_along(index, dim, "scatter_add")
+        src = self._same_device(src, "scatter_add")
+        if src.ndim != self.ndim:
+            raise ValueError(f"scatter_add: src of shape {src.shape} and the tensor of shape "
+                             f"{self.shape} must have the same number of dimensions")
+        for d, (n, s, m) in enumerate(zip(idx.shape, src.shape, self.shape)):
+            if n > s or (d != axis and n > m):
+                raise ValueError(f"scatter_add: index of shape {idx.shape} is longer along axis "
+                                 f"{d} than src {src.shape} or the tensor {self.shape}")
+        if src.shape != idx.shape:
+            src = src[tuple(slice(0, n) for n in idx.shape)]
+        added = ops.IndexAdd(self.shape, ops.index.along_axis_index(idx, axis, idx.shape))(src)
+        return self + added
+
+    def index_add(self, dim: int, index: Any, source: Tensor, *, alpha: float = 1) -> Tensor:
+        """A copy of x with ``alpha * source[..., i, ...]`` added to ``x[..., index[i], ...]``
+        along ``dim``, as ``torch.index_add``; a repeated index adds every contribution."""
+        idx, axis = self._index_along(index, dim, "index_add", one_d=True)
+        source = self._same_device(source, "index_add")
+        expected = self.shape[:axis] + (idx.shape[0],) + self.shape[axis + 1:]
+        if source.shape != expected:
+            raise ValueError(f"index_add: source has shape {source.shape}, but {idx.shape[0]} "
+                             f"indices along axis {axis} of shape {self.shape} need {expected}")
+        if alpha != 1:
+            source = source * alpha
+        return self + ops.IndexAdd(self.shape, (slice(None),) * axis + (idx,))(source)
+
+    def index_select(self, dim: int, index: Any) -> Tensor:
+        """The slices ``index`` (a 1-D sequence of ints) along ``dim``, in that order, as
+        ``torch.index_select`` (NumPy's ``take`` with an axis)."""
+        idx, axis = self._index_along(index, dim, "index_select", one_d=True)
+        return ops.GetItem((slice(None),) * axis + (idx,))(self)
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        """A copy of x with ``value`` (a number, or a 0-d tensor, whose gradient is the sum of
+        the filled places') wherever the bool ``mask`` is True, as ``torch.masked_fill``; the
+        mask broadcasts. Filled by assignment, so an inf or nan elsewhere stays where it is
+        (a mask multiply would turn inf * 0 into nan)."""
+        m = self._same_device(mask, "masked_fill")._array
+        if m.dtype != np.bool_:
+            raise TypeError(f"masked_fill: the mask must be bool, got {m.dtype}; compare to "
+                            "make one (mask = x > 0) or convert it with .astype(bool)")
+        try:
+            shape = np.broadcast_shapes(self.shape, m.shape)
+        except ValueError:
+            raise ValueError(f"masked_fill: a mask of shape {m.shape} does not broadcast with "
+                             f"the tensor's shape {self.shape}") from None
+        x = self.broadcast_to(shape)
+        if m.shape != shape:
+            m = self._xp.broadcast_to(m, shape)
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise ValueError(f"masked_fill: a tensor value must be 0-d, got shape "
+                                 f"{value.shape}; use where() to fill from a tensor")
+            value = self._same_device(value, "masked_fill")
+        elif isinstance(value, (bool, int, float, np.number, np.bool_)):
+            value = self._constant(self.dtype.type(value))
+        else:
+            raise TypeError(f"masked_fill: value must be a number or a 0-d tensor, got "
+                            f"{type(value).__name__}")
+        return ops.SetItem(m)(x, value)
+
+    # The in-place forms: the result is written back (copy_), with copy_'s rules.
+
+    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+        return self._write_back(self.masked_fill(mask, value), "masked_fill_")
+
+    def index_add_(self, dim: int, index: Any, source: Tensor, *, alpha: float = 1) -> Tensor:
+        return self._write_back(self.index_add(dim, index, source, alpha=alpha), "index_add_")
+
+    def scatter_add_(self, dim: int, index: Any, src: Tensor) -> Tensor:
+        return self._write_back(self.scatter_add(dim, index, src), "scatter_add_")
+
+    def _write_back(self, result: Tensor, what: str) -> Tensor:
+        if result.shape != self.shape:
+            raise ValueError(f"{what}: the result has shape {result.shape}, which does not fit "
+                             f"in place into shape {self.shape}; use the out-of-place form")
+        return self.copy_(result)
+
+    def _index_along(self, index: Any, dim: int, what: str, one_d: bool = False
+                     ) -> tuple[Any, int]:
+        """An index argument as an integer array on this tensor's device, checked to lie within
+        axis ``dim``, and the axis as an int."""
+        if self.ndim == 0:
+            raise ValueError(f"{what} needs a tensor of at least 1 dimension, got a 0-d tensor; "
+                             "reshape it first (x.reshape(1))")
+        axis = _single_axis(dim, self.ndim)
+        idx = self._same_device(index, what)._array
+        if one_d:
+            if idx.ndim > 1:
+                raise ValueError(f"{what}: the index must be 1-D, got shape {idx.shape}")
+            idx = idx.reshape(-1)
+        elif idx.ndim != self.ndim:
+            raise ValueError(f"{what}: an index of shape {idx.shape} for a tensor of shape "
+                             f"{self.shape}: both must have the same number of dimensions")
+        ops.index.check_index_array(idx, self.shape[axis], what)
+        return idx, axis
+
+    def _same_device(self, other: Any, what: str) -> Tensor:
+        """``other`` as a tensor on this tensor's device: a tensor elsewhere is an error."""
+        if isinstance(other, Tensor):
+            if other.device != self.device:
+                raise RuntimeError(f"{what}: a {other.device!r} tensor used with a "
+                                   f"{self.device!r} tensor; move it with .to({self.device!r})")
+            return other
+        other = np.asarray(other)
+        if other.size == 0 and other.dtype.kind == "f":  # [] is read as float64
+            other = other.astype(np.int64)
+        return Tensor(other, device=self.device)
 
     # ------------------------------------------------------------------ conversions
 

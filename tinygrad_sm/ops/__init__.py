@@ -14,8 +14,10 @@ Where each op lives:
 ``reduce.py``        ``sum`` and ``mean`` (a scaled sum), ``max`` (``min`` is ``-max(-x)``)
 ``softmax.py``       ``logsumexp``, ``softmax``, ``log_softmax``
 ``linalg.py``        ``@`` (matrix products)
-``shape.py``         ``reshape``, ``transpose``, ``broadcast_to``
-``index.py``         ``x[i]``, its adjoint, and ``x[i] = v`` (how in-place ops are recorded)
+``shape.py``         ``reshape``, ``transpose``, ``broadcast_to``, ``cat``, ``flip``, ``roll``,
+                     ``pad``, ``diagonal`` and its adjoint, ``triu``/``tril``
+``index.py``         ``x[i]``, its adjoint, and ``x[i] = v`` (how in-place ops are recorded);
+                     the index helpers of ``gather``, ``scatter_add``, ``one_hot``, ...
 ``nn.py``            the fused ops of a training step: linear, cross-entropy, squared error,
                      batch normalisation
 ``conv.py``          ``conv2d`` and its two gradients (transposed convolution, weight
@@ -34,7 +36,8 @@ from .index import GetItem, IndexAdd, SetItem
 from .linalg import MatMul
 from .nn import MSE, BatchNorm, CrossEntropy, LinearFunction
 from .reduce import Max, Sum
-from .shape import BroadcastTo, Reshape, Transpose
+from .shape import (BroadcastTo, Cat, DiagEmbed, Diagonal, Flip, Pad, Reshape, Roll, Transpose,
+                    Tri)
 from .softmax import LogSoftmax, LogSumExp, Softmax, log_softmax_array, max_shifted_exp
 
 __all__ = [
@@ -42,6 +45,8 @@ __all__ = [
     "Tanh", "Cast", "Clone", "Sum", "Max", "LogSumExp", "Softmax", "LogSoftmax", "MatMul",
     "Reshape", "Transpose", "BroadcastTo", "GetItem", "IndexAdd", "SetItem", "LinearFunction",
     "CrossEntropy", "MSE", "log_softmax_array", "max_shifted_exp",
+    # joining, reordering, padding, matrix views
+    "Cat", "Flip", "Roll", "Pad", "Diagonal", "DiagEmbed", "Tri",
     # convolution, pooling, batch normalisation
     "Conv2d", "Conv2dInputGrad", "Conv2dWeightGrad", "MaxPool2d", "MaxPool2dScatter",
     "MaxPool2dGather", "AvgPool2d", "AvgPool2dBackward", "BatchNorm",

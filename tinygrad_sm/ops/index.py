@@ -76,3 +76,50 @@ def _is_basic_index(index: Any) -> bool:
     """True for indices made of ints, slices, None and Ellipsis only (no arrays, no masks)."""
     parts = index if isinstance(index, tuple) else (index,)
     return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Index helpers of gather, scatter_add, index_add, index_select and one_hot. These ops are
+# GetItem and IndexAdd with a full integer-array index, so they need no Function of their own:
+# x.gather(1, idx) is x[arange(n)[:, None], idx], and its gradient adds up over repeats.
+# ---------------------------------------------------------------------------------------------
+
+def along_axis_index(index: Any, axis: int, lengths: tuple[int, ...]) -> tuple[Any, ...]:
+    """The integer-array index that picks ``index`` along ``axis`` and walks the other axes:
+    ``(arange(lengths[0])[:, None, ...], ..., index, ..., arange(lengths[-1]))``, each arange
+    shaped to broadcast against ``index`` along its own axis.
+
+    With ``lengths = index.shape`` it is PyTorch's ``gather``: ``out[i][j] = x[i][index[i][j]]``
+    for ``axis=1``. With the input's own lengths it is NumPy's ``take_along_axis``, where an
+    axis of length 1 in ``index`` broadcasts.
+    """
+    xp = _xp(index)
+    parts = []
+    for d, n in enumerate(lengths):
+        if d == axis:
+            parts.append(index)
+        else:
+            shape = [1] * len(lengths)
+            shape[d] = n
+            parts.append(xp.arange(n).reshape(shape))
+    return tuple(parts)
+
+
+def check_index_array(index: Any, n: int, what: str) -> None:
+    """Raise unless ``index`` holds integers in [-n, n): an index along an axis of length n
+    (negative ones count from the end). CuPy would wrap a wrong index around silently."""
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{what}: the index must hold integers, got dtype {index.dtype}; "
+                        "convert it with .astype('int64')")
+    if index.size:
+        low, high = int(index.min()), int(index.max())
+        if low < -n or high >= n:
+            bad = low if low < -n else high
+            raise IndexError(f"{what}: index {bad} is out of range for an axis of length {n} "
+                             f"(valid: {-n} to {n - 1})")
+
+
+def one_hot_array(labels: Any, num_classes: int) -> Any:
+    """int64 array of shape ``labels.shape + (num_classes,)``: 1 at each label, 0 elsewhere."""
+    xp = _xp(labels)
+    return (labels[..., None] == xp.arange(num_classes)).astype(np.int64)
