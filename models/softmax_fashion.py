@@ -184,6 +184,8 @@ def train_or_evaluate(args: argparse.Namespace) -> int:
     checkpoint = args.checkpoint or os.path.join(args.out, f"{args.model}.npz")
     resume = not args.eval_only and args.checkpoint is not None and os.path.exists(checkpoint)
     check_outputs(args, checkpoint)
+    for path in (checkpoint, optimizer_state_path(checkpoint)):  # what killed runs left behind
+        serialization.remove_stale_temporaries(path)
 
     tg.manual_seed(args.seed)
     model, loss_fn = build(args.model, device=device)

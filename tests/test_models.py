@@ -468,6 +468,19 @@ def test_sigterm_during_a_save_cleans_up_and_ends_by_the_signal(tmp_path, tiny):
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == sorted(before)
 
 
+def test_the_next_run_removes_what_a_killed_save_left(tmp_path, tiny):
+    checkpoint = tmp_path / "ck.npz"
+    assert softmax_fashion.main(tiny + ["--checkpoint", str(checkpoint)]) == 0
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])  # a process id that is gone now
+    dead.wait()
+    left = [tmp_path / f".ck.npz.{dead.pid}.0123abcd.tmp", tmp_path / f".ck.optimizer.npz.{dead.pid}.0123abcd.tmp"]
+    for path in left:
+        path.write_bytes(b"partial")
+    # Even a run that only evaluates (and so saves nothing) clears them.
+    assert softmax_fashion.main(tiny + ["--eval-only", "--checkpoint", str(checkpoint)]) == 0
+    assert not any(path.exists() for path in left)
+
+
 class Stalling(http.server.BaseHTTPRequestHandler):
     """Sends the first 1000 bytes of a gzip file, then waits until the test is over (until its
     subclass's ``released`` is set)."""

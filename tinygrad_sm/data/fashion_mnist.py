@@ -370,8 +370,9 @@ def download_file(name: str, directory: PathLike, base_url: str = BASE_URL,
     fix = "the download is damaged or the server sent another file; nothing was saved"
     print(f"Downloading {url} -> {target}", file=sys.stderr)
     with serialization.atomic_write(target) as out, urllib.request.urlopen(url, timeout=timeout) as response:
-        length = response.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > max_compressed:
+        header = (response.headers.get("Content-Length") or "").strip()
+        length = int(header) if header.isdigit() else None  # none (or nonsense): read to the end
+        if length is not None and length > max_compressed:
             raise ChecksumError(f"{url}: the server announces {length} bytes, more than the "
                                 f"{max_compressed} a gzip file of {max_size} bytes can take; {fix}")
         # Decompressed when it is gzip (by its first two bytes, as read_idx decides), else taken
@@ -395,7 +396,7 @@ def download_file(name: str, directory: PathLike, base_url: str = BASE_URL,
                                             f"the size of {name}; {fix}")
                     digest.update(piece)
             # urllib does not notice a connection closed early when reading in chunks; we must.
-            if length is not None and received != int(length):
+            if length is not None and received != length:
                 raise ConnectionError(f"{url}: the connection closed after {received} of {length} bytes")
             if head == GZIP_MAGIC:
                 decoder.finish()

@@ -13,7 +13,9 @@ rather than at the file name, so a renamed or already-decompressed file still re
 
 Every fault (bad magic, short header, too little or too much data, a damaged gzip stream)
 raises ``IDXError`` with the file name and what is wrong: a damaged download must never
-turn into a silently wrong array.
+turn into a silently wrong array. Decompression runs a megabyte at a time and stops as soon as
+the data outgrows what the header declares, so a few megabytes of crafted gzip that would
+expand to gigabytes cost a megabyte.
 """
 from __future__ import annotations
 
