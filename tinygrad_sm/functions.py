@@ -287,8 +287,8 @@ def roll(input: Any, shifts: Any, dims: Any = None, *, axis: Any = None) -> Tens
 
 
 def pad(input: Any, pad_width: Any, value: Any = 0, *, mode: str = "constant") -> Tensor:
-    """NumPy's ``pad`` (``pad_width`` first axis first; ``tinygrad_sm.nn.functional.pad`` takes
-    PyTorch's, last axis first)."""
+    """NumPy's ``pad``: ``pad_width`` first axis first (PyTorch's ``F.pad`` goes last axis
+    first)."""
     return _tensor(input).pad(pad_width, value, mode=mode)
 
 

@@ -706,7 +706,6 @@ class Tensor:
         shape = iter(self.shape)
         return self.reshape(tuple(1 if a in new else next(shape) for a in range(ndim)))
 
-
     def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
         """The tensor repeated along new or size-1 axes to ``shape``, as ``numpy.broadcast_to``."""
         shape = tuple(shape)
@@ -947,7 +946,7 @@ class Tensor:
 
         ``mode="constant"`` fills with ``value``; ``"edge"``, ``"reflect"``, ``"symmetric"``
         and ``"wrap"`` copy elements of the tensor, as NumPy's modes of those names do.
-        (``tinygrad_sm.nn.functional.pad`` takes PyTorch's widths instead: last axis first.)
+        (PyTorch's ``F.pad`` lists its pairs the other way round, last axis first.)
         """
         widths = self._pad_widths(pad_width)
         if mode == "constant":
@@ -1161,7 +1160,7 @@ class Tensor:
         the filled places') wherever the bool ``mask`` is True, as ``torch.masked_fill``; the
         mask broadcasts. Filled by assignment, so an inf or nan elsewhere stays where it is
         (a mask multiply would turn inf * 0 into nan)."""
-        m = self._same_device(mask, "masked_fill")._array
+        m = self._index_array(mask)
         if m.dtype != np.bool_:
             raise TypeError(f"masked_fill: the mask must be bool, got {m.dtype}; compare to "
                             "make one (mask = x > 0) or convert it with .astype(bool)")
@@ -1210,7 +1209,7 @@ class Tensor:
             raise ValueError(f"{what} needs a tensor of at least 1 dimension, got a 0-d tensor; "
                              "reshape it first (x.reshape(1))")
         axis = _single_axis(dim, self.ndim)
-        idx = self._same_device(index, what)._array
+        idx = self._index_array(index)
         if one_d:
             if idx.ndim > 1:
                 raise ValueError(f"{what}: the index must be 1-D, got shape {idx.shape}")
@@ -1221,17 +1220,26 @@ class Tensor:
         ops.index.check_index_array(idx, self.shape[axis], what)
         return idx, axis
 
+    def _index_array(self, index: Any) -> Any:
+        """An index or a mask (a tensor, an array or a list) as an array on this tensor's device,
+        moved there if need be, as ``x[index]`` moves it."""
+        if isinstance(index, Tensor):
+            index = index._array
+        elif backend.device_of(index) == "cpu":  # numbers, lists and NumPy arrays
+            index = np.asarray(index)
+            if index.size == 0 and index.dtype.kind == "f":  # [] is read as float64
+                index = index.astype(np.int64)
+        return backend.to_device(index, self.device)
+
     def _same_device(self, other: Any, what: str) -> Tensor:
-        """``other`` as a tensor on this tensor's device: a tensor elsewhere is an error."""
+        """A value to combine with this tensor, as a tensor on its device: a tensor elsewhere
+        is an error, as in a binary op."""
         if isinstance(other, Tensor):
             if other.device != self.device:
                 raise RuntimeError(f"{what}: a {other.device!r} tensor used with a "
                                    f"{self.device!r} tensor; move it with .to({self.device!r})")
             return other
-        other = np.asarray(other)
-        if other.size == 0 and other.dtype.kind == "f":  # [] is read as float64
-            other = other.astype(np.int64)
-        return Tensor(other, device=self.device)
+        return Tensor(other, dtype=self.dtype, device=self.device)
 
     # ------------------------------------------------------------------ conversions
 
