@@ -222,6 +222,23 @@ def test_resuming_with_another_optimizer_is_refused_and_the_checkpoint_kept(tmp_
     assert checkpoint.read_bytes() == before
 
 
+@pytest.mark.parametrize("damage", ["garbage", "negative step"])
+def test_a_bad_optimizer_state_is_a_one_line_error_when_resuming(tmp_path, tiny, capsys, damage):
+    checkpoint, state = tmp_path / "ck.npz", tmp_path / "ck.optimizer.npz"
+    assert softmax_fashion.main(tiny + ["--optimizer", "adam", "--checkpoint", str(checkpoint)]) == 0
+    if damage == "garbage":
+        state.write_bytes(b"garbage" * 100)
+    else:
+        arrays = dict(np.load(state))
+        arrays["state.0.step"] = np.array(-1)
+        np.savez(state, **arrays)
+    before = checkpoint.read_bytes()
+    capsys.readouterr()
+    assert softmax_fashion.main(tiny + ["--optimizer", "adam", "--checkpoint", str(checkpoint)]) == 2
+    assert str(state) in one_line_error(capsys.readouterr().err)
+    assert checkpoint.read_bytes() == before
+
+
 def test_a_weights_only_checkpoint_resumes_with_a_warning(tmp_path, tiny, capsys):
     checkpoint = tmp_path / "weights.npz"
     tg.manual_seed(3)
