@@ -285,3 +285,206 @@ def check_against_torch(fn: Callable[..., Any], arrays: list[np.ndarray], seed: 
         if a is not None:
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12,
                                        err_msg=f"gradient of input {i}")
+
+
+# ------------------------------------------------------------------------- elementwise, reductions,
+# linear algebra: strategies that keep each op's inputs away from its kinks and jumps
+
+HALVES = st.integers(-6, 6).map(lambda k: k * 0.5)
+QUARTERS_OFF = st.integers(-6, 5).map(lambda k: k * 0.5 + 0.25)  # never within 0.25 of HALVES
+
+
+@st.composite
+def broadcastable(draw: Any, n: int) -> list[tuple[int, ...]]:
+    """n shapes that broadcast together, often of different ranks."""
+    return list(draw(hnp.mutually_broadcastable_shapes(
+        num_shapes=n, max_dims=MAX_RANK, max_side=MAX_SIDE)).input_shapes)
+
+
+@st.composite
+def where_inputs(draw: Any) -> tuple:
+    """A bool condition and two values, all three of shapes that broadcast together."""
+    c_shape, a_shape, b_shape = draw(broadcastable(3))
+    cond = draw(hnp.arrays(np.bool_, c_shape))
+    return (draw(arrays(a_shape)), draw(arrays(b_shape))), {"cond": cond}
+
+
+@st.composite
+def clamp_inputs(draw: Any) -> tuple:
+    """x and bounds on three grids 1/8 apart (no element sits on a bound, and min never equals
+    max), each bound left out, a number, or an array that broadcasts with x; min > max too."""
+    lows = st.integers(-6, 6).map(lambda k: k * 0.5)
+    highs = st.integers(-6, 6).map(lambda k: k * 0.5 + 0.125)
+    x_shape, lo_shape, hi_shape = draw(broadcastable(3))
+    x = draw(arrays(x_shape, QUARTERS_OFF))
+    kinds = draw(st.sampled_from([("number", None), (None, "number"), ("number", "number"),
+                                  ("array", None), (None, "array"), ("array", "array"),
+                                  ("number", "array")]))
+    values, bounds = [x], {}
+    for name, kind, shape, grid in (("min", kinds[0], lo_shape, lows),
+                                    ("max", kinds[1], hi_shape, highs)):
+        if kind == "number":
+            bounds[name] = draw(grid)
+        elif kind == "array":
+            values.append(draw(arrays(shape, grid)))
+            bounds[name] = len(values) - 1  # the position of the bound among the inputs
+    return tuple(values), {"bounds": bounds}
+
+
+@st.composite
+def away_from_steps(draw: Any, how: str) -> tuple:
+    """Inputs at least 0.1 from the jumps of floor/ceil/trunc (the integers), of round (the
+    halves, scaled by 10**decimals) and of sign (0)."""
+    shape = draw(shapes())
+    whole = hnp.arrays(np.float64, shape, elements=st.integers(-3, 3).map(float))
+    if how == "round":
+        decimals = draw(st.sampled_from([0, 1, -1]))
+        part = draw(arrays(shape, st.floats(-0.4, 0.4)))
+        return ((draw(whole) + part) / 10.0 ** decimals,), {"decimals": decimals}
+    if how == "sign":
+        return (draw(arrays(shape, AWAY_FROM_ZERO)),), {}
+    return (draw(whole) + draw(arrays(shape, st.floats(0.1, 0.9))),), {}
+
+
+@st.composite
+def mod_inputs(draw: Any) -> tuple:
+    """a and b with a / b at least 0.1 from an integer (where floor and trunc jump): one of the
+    two is built as the other times (or over) such a quotient, so it has the broadcast shape,
+    and the other may be smaller."""
+    small, big = draw(broadcastable(2))
+    shape = np.broadcast_shapes(small, big)
+    whole = draw(hnp.arrays(np.float64, shape, elements=st.integers(-3, 3).map(float)))
+    quotient = whole + draw(arrays(shape, st.floats(0.1, 0.9)))
+    divisor = draw(arrays(small, st.floats(0.5, 2.0) | st.floats(-2.0, -0.5)))
+    if draw(st.booleans()):
+        return (quotient * divisor, divisor), {}  # a has the broadcast shape
+    numerator = draw(arrays(small, st.floats(0.5, 2.0) | st.floats(-2.0, -0.5)))
+    return (numerator, numerator / quotient), {}  # b has it
+
+
+@st.composite
+def softplus_inputs(draw: Any) -> tuple:
+    """beta and threshold, and x with beta x at least 0.05 from the threshold (where softplus
+    switches to x, a jump of about e**-threshold)."""
+    beta = draw(st.sampled_from([1.0, 2.0, 0.5]))
+    threshold = draw(st.sampled_from([20.0, 1.0, 2.5]))
+    x = draw(arrays(draw(shapes()), ANY.filter(lambda v: abs(v * beta - threshold) > 0.05)))
+    return (x,), {"beta": beta, "threshold": threshold}
+
+
+@st.composite
+def with_zeros(draw: Any, min_dims: int = 0) -> np.ndarray:
+    """An array that often has exact zeros (one, or several): products and running products
+    must be differentiated without dividing by them. The other elements are at least 0.1 from
+    0: the second derivative of y / x (the gradient where there is no zero, as in PyTorch)
+    cancels terms of size y / x**2, which is no longer a few ulps for x near 1e-50."""
+    x = draw(arrays(draw(shapes(min_dims)), st.floats(0.1, 2.0) | st.floats(-2.0, -0.1)))
+    if x.size and draw(st.booleans()):
+        flat = x.reshape(-1)
+        for i in draw(st.lists(st.integers(0, flat.size - 1), min_size=1, max_size=3)):
+            flat[i] = 0.0
+    return x
+
+
+@st.composite
+def prod_inputs(draw: Any) -> tuple:
+    x = draw(with_zeros())
+    return (x,), {"axis": draw(axes(x.ndim)), "keepdims": draw(st.booleans())}
+
+
+@st.composite
+def scan_inputs(draw: Any, zeros: bool = False) -> tuple:
+    """cumsum and cumprod: one axis (maybe negative), or None (the flattened input)."""
+    x = draw(with_zeros()) if zeros else draw(arrays(draw(shapes())))
+    choices = [None] + list(range(-x.ndim, x.ndim))
+    return (x,), {"axis": draw(st.sampled_from(choices))}
+
+
+@st.composite
+def var_inputs(draw: Any, distinct: bool = False) -> tuple:
+    """var and std: axes, keepdims and a correction of 0, 1 or 2 (by either name) that leaves
+    at least one degree of freedom. std has a kink where it is 0 (all elements equal): for it,
+    ``distinct`` values 0.5 apart."""
+    (x,), kwargs = draw(reduction(distinct=distinct))
+    axis = kwargs["axis"]
+    axes_ = range(x.ndim) if axis is None else ([axis] if isinstance(axis, int) else axis)
+    count = math.prod(x.shape[a] for a in axes_)
+    correction = draw(st.sampled_from([c for c in (0, 1, 2) if c < count]))
+    kwargs["name"] = draw(st.sampled_from(["correction", "ddof"]))
+    kwargs["correction"] = correction
+    return (x,), kwargs
+
+
+@st.composite
+def norm_inputs(draw: Any) -> tuple:
+    """p-norms with their kinks avoided: distinct magnitudes 0.5 apart with random signs (no
+    tie for max |x|, none at 0)."""
+    p = draw(st.sampled_from([2, "fro", 1, math.inf, -math.inf, 3, 1.5, -1]))
+    shape = draw(shapes())
+    size = math.prod(shape)
+    order = np.array(draw(st.permutations(range(size))), dtype=np.float64)
+    signs = np.array(draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=size, max_size=size)))
+    x = ((order + 1) * 0.5 * signs).reshape(shape)
+    return (x,), {"p": p, "axis": draw(axes(x.ndim)), "keepdims": draw(st.booleans())}
+
+
+EINSUM_SUBSCRIPTS = [
+    "ij,jk->ik", "ij,jk", "ii", "ii->i", "ij->", "ij->j", "...ij,...jk->...ik", "i,i", "i,j->ij",
+    "iij->j", "iii->i", "bij,bjk->bik", "ij,ij->ij", "i...i", "ba", "Ab", ",ij->ij",
+    "ij,jk,kl->il", "ii,i->i", "ijk->kji", "i...,j...->ij...", "...", "ij,ik", "ii,jj",
+]
+
+
+@st.composite
+def einsum_inputs(draw: Any) -> tuple:
+    """Subscripts from a list that covers NumPy's cases (implicit output, '...', diagonals,
+    sums over one operand, three operands), with a length drawn for each label; a label
+    shared between operands sometimes has length 1 in one of them, to broadcast."""
+    subscripts = draw(st.sampled_from(EINSUM_SUBSCRIPTS))
+    operands = subscripts.split("->")[0].split(",")
+    sizes = {c: draw(st.integers(1, 3)) for c in subscripts if c.isalpha()}
+    ellipsis = draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3))
+    arrays_ = []
+    for sub in operands:
+        shape = []
+        for part in sub.replace("...", "."):
+            if part == ".":
+                shape.extend(ellipsis[draw(st.integers(0, len(ellipsis))):])
+            elif sub.count(part) == 1 and draw(st.integers(0, 4)) == 0:
+                shape.append(1)  # broadcasts against the other operands' length
+            else:
+                shape.append(sizes[part])
+        arrays_.append(draw(arrays(tuple(shape))))
+    return tuple(arrays_), {"subscripts": subscripts}
+
+
+@st.composite
+def tensordot_inputs(draw: Any) -> tuple:
+    """dims as an int (the last n axes against the first n) or as two lists of axes, in any
+    order and maybe negative."""
+    n_a, n_b = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    a_shape = draw(hnp.array_shapes(min_dims=n_a, max_dims=n_a, min_side=1, max_side=3))
+    b_shape = list(draw(hnp.array_shapes(min_dims=n_b, max_dims=n_b, min_side=1, max_side=3)))
+    if draw(st.booleans()):
+        k = draw(st.integers(0, min(n_a, n_b)))
+        b_shape[:k] = a_shape[n_a - k:]
+        dims: Any = k
+    else:
+        k = draw(st.integers(0, min(n_a, n_b)))
+        left = draw(st.permutations(range(n_a)))[:k]
+        right = draw(st.permutations(range(n_b)))[:k]
+        for i, j in zip(left, right):
+            b_shape[j] = a_shape[i]
+        dims = ([i - n_a if draw(st.booleans()) else i for i in left], list(right))
+    return (draw(arrays(a_shape)), draw(arrays(tuple(b_shape)))), {"dims": dims}
+
+
+@st.composite
+def dot_inputs(draw: Any, inner: bool = False) -> tuple:
+    """Operands of every rank from 0 to 3 that ``numpy.dot`` (or ``numpy.inner``) accepts."""
+    n_a, n_b = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    a_shape = list(draw(hnp.array_shapes(min_dims=n_a, max_dims=n_a, min_side=1, max_side=3)))
+    b_shape = list(draw(hnp.array_shapes(min_dims=n_b, max_dims=n_b, min_side=1, max_side=3)))
+    if n_a and n_b:
+        b_shape[-1 if inner or n_b == 1 else -2] = a_shape[-1]
+    return (draw(arrays(tuple(a_shape))), draw(arrays(tuple(b_shape)))), {}

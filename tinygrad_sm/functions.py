@@ -93,17 +93,23 @@ def mean(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None
     return _tensor(input).mean(dim, keepdim, **_numpy_spelling(axis, keepdims))
 
 
-def max(input: Any, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A001
-    """The largest element; with ``dim``, the pair ``(values, indices)`` along it."""
+def max(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """The largest element; with ``dim``, the pair ``(values, indices)`` along it; with a
+    tensor in place of ``dim``, the elementwise ``maximum`` of the two, as ``torch.max``."""
     x = _tensor(input)
+    if isinstance(dim, Tensor):
+        return x.maximum(dim)
     if dim is None:
         return x.max()
     return MaxMin(x.max(dim, keepdim), x.argmax(dim, keepdim))
 
 
-def min(input: Any, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A001
-    """The smallest element; with ``dim``, the pair ``(values, indices)`` along it."""
+def min(input: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """The smallest element; with ``dim``, the pair ``(values, indices)`` along it; with a
+    tensor in place of ``dim``, the elementwise ``minimum`` of the two, as ``torch.min``."""
     x = _tensor(input)
+    if isinstance(dim, Tensor):
+        return x.minimum(dim)
     if dim is None:
         return x.min()
     return MaxMin(x.min(dim, keepdim), x.argmin(dim, keepdim))
@@ -391,7 +397,290 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
 # ---------------------------------------------- elementwise, reductions, linear algebra
 # (ops/elementwise.py, ops/reduce.py, ops/linalg.py)
 
-_MATH: list[str] = []
+# Several of these names (all, any, round, pow-like max/min) are Python builtins too: this
+# module's own code reaches the builtins as builtins.all, builtins.any, ...
+
+from .ops.linalg import einsum_tensors as _einsum_tensors  # noqa: E402
+
+_MATH: list[str] = [
+    "maximum", "minimum", "where", "clamp", "clip", "sign", "floor", "ceil", "round", "trunc",
+    "remainder", "fmod", "reciprocal", "log1p", "expm1", "log2", "log10", "sin", "cos", "tan",
+    "arcsin", "arccos", "arctan", "asin", "acos", "atan", "arctan2", "atan2", "sinh", "cosh",
+    "erf", "softplus", "leaky_relu", "elu", "gelu", "silu", "hardtanh", "logaddexp", "prod",
+    "var", "std", "cumsum", "cumprod", "norm", "all", "any", "einsum", "tensordot", "outer",
+    "inner", "dot",
+]
+
+
+def _pair(input: Any, other: Any) -> tuple[Tensor, Any]:
+    """The first tensor of a binary function: ``input``, or ``other``'s kind of tensor when
+    only ``other`` is one (``tg.maximum(0.0, x)`` is on x's device, in x's dtype)."""
+    if isinstance(input, Tensor) or not isinstance(other, Tensor):
+        return _tensor(input), other
+    a, b = other._operands(input)
+    return b, a
+
+
+def maximum(input: Any, other: Any) -> Tensor:
+    """The larger of the two, elementwise (ties split the gradient evenly)."""
+    a, b = _pair(input, other)
+    return a.maximum(b)
+
+
+def minimum(input: Any, other: Any) -> Tensor:
+    """The smaller of the two, elementwise (ties split the gradient evenly)."""
+    a, b = _pair(input, other)
+    return a.minimum(b)
+
+
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:
+    """``input`` where ``condition`` holds, else ``other`` (broadcasting), as ``torch.where``
+    and ``numpy.where``; either may be a number. With the condition alone, the indices where
+    it holds, one tensor per axis (``torch.where(c)``, ``numpy.nonzero``)."""
+    if input is None and other is None:
+        cond = _tensor(condition)
+        return tuple(as_tensor(i, device=cond.device) for i in cond._xp.nonzero(cond._array))
+    if input is None or other is None:
+        raise TypeError("where takes a condition alone, or a condition and two values: "
+                        "where(condition, input, other)")
+    a, b = _pair(input, other)
+    return a.where(condition, b)
+
+
+def clamp(input: Any, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """Each element limited to [min, max] (either may be left out); gradient 1 inside,
+    bounds included, as in PyTorch."""
+    return _tensor(input).clamp(min, max)
+
+
+clip = clamp
+
+
+def sign(input: Any) -> Tensor:
+    return _tensor(input).sign()
+
+
+def floor(input: Any) -> Tensor:
+    return _tensor(input).floor()
+
+
+def ceil(input: Any) -> Tensor:
+    return _tensor(input).ceil()
+
+
+def round(input: Any, decimals: int = 0) -> Tensor:  # noqa: A001
+    """Halves to even, as ``torch.round`` and ``numpy.round``."""
+    return _tensor(input).round(decimals)
+
+
+def trunc(input: Any) -> Tensor:
+    return _tensor(input).trunc()
+
+
+def remainder(input: Any, other: Any) -> Tensor:
+    """``input % other``: the sign of ``other``, as Python's ``%``."""
+    a, b = _pair(input, other)
+    return a.remainder(b)
+
+
+def fmod(input: Any, other: Any) -> Tensor:
+    """The remainder with the sign of ``input``, as C's ``fmod``."""
+    a, b = _pair(input, other)
+    return a.fmod(b)
+
+
+def reciprocal(input: Any) -> Tensor:
+    return _tensor(input).reciprocal()
+
+
+def log1p(input: Any) -> Tensor:
+    return _tensor(input).log1p()
+
+
+def expm1(input: Any) -> Tensor:
+    return _tensor(input).expm1()
+
+
+def log2(input: Any) -> Tensor:
+    return _tensor(input).log2()
+
+
+def log10(input: Any) -> Tensor:
+    return _tensor(input).log10()
+
+
+def sin(input: Any) -> Tensor:
+    return _tensor(input).sin()
+
+
+def cos(input: Any) -> Tensor:
+    return _tensor(input).cos()
+
+
+def tan(input: Any) -> Tensor:
+    return _tensor(input).tan()
+
+
+def arcsin(input: Any) -> Tensor:
+    return _tensor(input).arcsin()
+
+
+def arccos(input: Any) -> Tensor:
+    return _tensor(input).arccos()
+
+
+def arctan(input: Any) -> Tensor:
+    return _tensor(input).arctan()
+
+
+asin, acos, atan = arcsin, arccos, arctan
+
+
+def arctan2(input: Any, other: Any) -> Tensor:
+    """The angle of the point (other, input): ``input`` is the y coordinate."""
+    a, b = _pair(input, other)
+    return a.arctan2(b)
+
+
+atan2 = arctan2
+
+
+def sinh(input: Any) -> Tensor:
+    return _tensor(input).sinh()
+
+
+def cosh(input: Any) -> Tensor:
+    return _tensor(input).cosh()
+
+
+def erf(input: Any) -> Tensor:
+    return _tensor(input).erf()
+
+
+def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return _tensor(input).softplus(beta, threshold)
+
+
+def leaky_relu(input: Any, negative_slope: float = 0.01) -> Tensor:
+    return _tensor(input).leaky_relu(negative_slope)
+
+
+def elu(input: Any, alpha: float = 1.0) -> Tensor:
+    return _tensor(input).elu(alpha)
+
+
+def gelu(input: Any, approximate: str = "none") -> Tensor:
+    return _tensor(input).gelu(approximate)
+
+
+def silu(input: Any) -> Tensor:
+    return _tensor(input).silu()
+
+
+def hardtanh(input: Any, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return _tensor(input).hardtanh(min_val, max_val)
+
+
+def logaddexp(input: Any, other: Any) -> Tensor:
+    a, b = _pair(input, other)
+    return a.logaddexp(b)
+
+
+def prod(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+         axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    return _tensor(input).prod(dim, keepdim, dtype=dtype, **_numpy_spelling(axis, keepdims))
+
+
+def var(input: Any, dim: Any = None, *, correction: float | None = None, keepdim: bool = False,
+        ddof: float | None = None, unbiased: bool | None = None, axis: Any = None,
+        keepdims: bool | None = None) -> Tensor:
+    """The variance, with ``correction=1`` (unbiased) by default as in PyTorch; ``ddof`` is
+    NumPy's name for ``correction`` (NumPy's default is 0)."""
+    return _tensor(input).var(dim, correction=correction, ddof=ddof, unbiased=unbiased,
+                              keepdims=keepdim, **_numpy_spelling(axis, keepdims))
+
+
+def std(input: Any, dim: Any = None, *, correction: float | None = None, keepdim: bool = False,
+        ddof: float | None = None, unbiased: bool | None = None, axis: Any = None,
+        keepdims: bool | None = None) -> Tensor:
+    """sqrt(var), with ``var``'s arguments."""
+    return _tensor(input).std(dim, correction=correction, ddof=ddof, unbiased=unbiased,
+                              keepdims=keepdim, **_numpy_spelling(axis, keepdims))
+
+
+def cumsum(input: Any, dim: int | None = None, *, dtype: Any = None,
+           axis: int | None = None) -> Tensor:
+    return _tensor(input).cumsum(dim, dtype=dtype, axis=axis)
+
+
+def cumprod(input: Any, dim: int | None = None, *, dtype: Any = None,
+            axis: int | None = None) -> Tensor:
+    return _tensor(input).cumprod(dim, dtype=dtype, axis=axis)
+
+
+def norm(input: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, *,
+         axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """The vector p-norm over ``dim`` (all elements by default), as ``torch.norm``."""
+    return _tensor(input).norm(p, dim, keepdim, axis=axis, keepdims=keepdims)
+
+
+def all(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,  # noqa: A001
+        keepdims: bool | None = None) -> Tensor:
+    return _tensor(input).all(dim, keepdim, **_numpy_spelling(axis, keepdims))
+
+
+def any(input: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,  # noqa: A001
+        keepdims: bool | None = None) -> Tensor:
+    return _tensor(input).any(dim, keepdim, **_numpy_spelling(axis, keepdims))
+
+
+def einsum(subscripts: str, *operands: Any) -> Tensor:
+    """Einstein summation, with every subscript NumPy takes: ``einsum("ij,jk->ik", a, b)`` is
+    a @ b, ``einsum("ii", a)`` the trace, ``einsum("...ij->...ji", a)`` a transpose; without
+    ``->`` the output is the labels that appear once, in alphabetical order. Axes of length 1
+    broadcast. The operands may also come as one list, as ``torch.einsum`` allows."""
+    if not isinstance(subscripts, str):
+        raise TypeError(f"einsum takes the subscripts string first, got "
+                        f"{type(subscripts).__name__}: einsum('ij,jk->ik', a, b)")
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands:
+        raise ValueError("einsum needs at least one operand")
+    first = builtins.next((t for t in operands if isinstance(t, Tensor)), None)
+    tensors = [t if isinstance(t, Tensor) else
+               (as_tensor(t) if first is None else first._operands(t)[1]) for t in operands]
+    for i, t in enumerate(tensors):
+        if t.device != tensors[0].device:
+            raise RuntimeError(f"einsum: operand {i} is on {t.device!r} but operand 0 is on "
+                               f"{tensors[0].device!r}; move them to one device")
+    if builtins.any(t.dtype.kind in "fc" for t in tensors):  # ints meeting floats become floats
+        floats = [t.dtype for t in tensors if t.dtype.kind in "fc"]
+        dtype = _np.result_type(*floats)
+        tensors = [t if t.dtype.kind in "fc" else t.astype(dtype) for t in tensors]
+    return _einsum_tensors(subscripts, tensors)
+
+
+def tensordot(a: Any, b: Any, dims: Any = 2) -> Tensor:
+    """Sums of products over pairs of axes, as ``torch.tensordot`` (``numpy.tensordot``'s
+    ``axes`` is ``dims``)."""
+    x, y = _pair(a, b)
+    return x.tensordot(y, dims)
+
+
+def outer(input: Any, vec2: Any) -> Tensor:
+    a, b = _pair(input, vec2)
+    return a.outer(b)
+
+
+def inner(input: Any, other: Any) -> Tensor:
+    a, b = _pair(input, other)
+    return a.inner(b)
+
+
+def dot(input: Any, other: Any) -> Tensor:
+    """By ``numpy.dot``'s rules, for operands of any rank (``torch.dot`` takes vectors only)."""
+    a, b = _pair(input, other)
+    return a.dot(b)
 
 
 __all__ = _CORE + _SHAPES + _MATH

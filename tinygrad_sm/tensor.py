@@ -547,6 +547,212 @@ class Tensor:
     def tanh(self) -> Tensor:
         return ops.Tanh()(self)
 
+    # The functions below take real numbers: integer and bool tensors are computed as the
+    # default float (float32), as in PyTorch (torch.sin of an int64 tensor is float32).
+
+    def _floating(self) -> Tensor:
+        return self if self.dtype.kind in "fc" else self.astype(DEFAULT_DTYPE)
+
+    def reciprocal(self) -> Tensor:
+        """1 / x."""
+        return ops.Reciprocal()(self._floating())
+
+    def log1p(self) -> Tensor:
+        """log(1 + x), exact where x is so small that 1 + x rounds to 1."""
+        return ops.Log1p()(self._floating())
+
+    def expm1(self) -> Tensor:
+        """exp(x) - 1, exact where x is so small that exp(x) rounds to 1."""
+        return ops.Expm1()(self._floating())
+
+    def log2(self) -> Tensor:
+        return ops.Log2()(self._floating())
+
+    def log10(self) -> Tensor:
+        return ops.Log10()(self._floating())
+
+    def sin(self) -> Tensor:
+        return ops.Sin()(self._floating())
+
+    def cos(self) -> Tensor:
+        return ops.Cos()(self._floating())
+
+    def tan(self) -> Tensor:
+        return ops.Tan()(self._floating())
+
+    def arcsin(self) -> Tensor:
+        """The inverse sine, in [-pi/2, pi/2] (NaN outside -1 <= x <= 1); also ``asin``."""
+        return ops.Arcsin()(self._floating())
+
+    def arccos(self) -> Tensor:
+        """The inverse cosine, in [0, pi] (NaN outside -1 <= x <= 1); also ``acos``."""
+        return ops.Arccos()(self._floating())
+
+    def arctan(self) -> Tensor:
+        """The inverse tangent, in (-pi/2, pi/2); also ``atan``."""
+        return ops.Arctan()(self._floating())
+
+    def arctan2(self, other: Any) -> Tensor:
+        """The angle of the point (other, self) in (-pi, pi]: self is the y coordinate, as in
+        ``numpy.arctan2(y, x)`` and ``torch.atan2``; also ``atan2``. Broadcasts."""
+        a, b = self._floating()._operands(other)
+        return ops.Arctan2()(a, b._floating())
+
+    asin, acos, atan, atan2 = arcsin, arccos, arctan, arctan2
+
+    def sinh(self) -> Tensor:
+        return ops.Sinh()(self._floating())
+
+    def cosh(self) -> Tensor:
+        return ops.Cosh()(self._floating())
+
+    def erf(self) -> Tensor:
+        """The error function, 2/sqrt(pi) times the integral of exp(-t**2) from 0 to x."""
+        return ops.Erf()(self._floating())
+
+    def logaddexp(self, other: Any) -> Tensor:
+        """log(exp(x) + exp(other)) without overflow, as ``numpy.logaddexp``. Broadcasts."""
+        a, b = self._floating()._operands(other)
+        return ops.LogAddExp()(a, b._floating())
+
+    # Steps: their gradient is 0 everywhere (it does not exist at the jumps). On integer and
+    # bool tensors they change nothing and give a copy, as in PyTorch.
+
+    def sign(self) -> Tensor:
+        """-1, 0 or 1 as x is negative, zero or positive (NaN for NaN)."""
+        if self.dtype.kind == "b":
+            return self._copy()
+        if self.dtype.kind not in "fc":
+            return Tensor._wrap(self._xp.sign(self._array), self.device)
+        return ops.Step("sign")(self)
+
+    def floor(self) -> Tensor:
+        return self._copy() if self.dtype.kind not in "fc" else ops.Step("floor")(self)
+
+    def ceil(self) -> Tensor:
+        return self._copy() if self.dtype.kind not in "fc" else ops.Step("ceil")(self)
+
+    def trunc(self) -> Tensor:
+        """Rounded toward 0."""
+        return self._copy() if self.dtype.kind not in "fc" else ops.Step("trunc")(self)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        """Rounded to ``decimals`` digits after the point, halves to even (0.5 -> 0, 1.5 -> 2,
+        2.5 -> 2), as NumPy and PyTorch round. Negative ``decimals`` round to tens, hundreds."""
+        if self.dtype.kind not in "fc":
+            return Tensor._wrap(self._array.round(decimals), self.device)
+        return ops.Step("round", decimals)(self)
+
+    def _copy(self) -> Tensor:
+        return Tensor._wrap(backend.copy_array(self._array), self.device)
+
+    def remainder(self, other: Any) -> Tensor:
+        """x mod other with the sign of ``other``: x - other * floor(x / other), as Python's
+        ``%``, ``numpy.remainder`` and ``torch.remainder`` (``-3 % 2`` is 1). Broadcasts."""
+        return ops.Remainder()(*self._operands(other))
+
+    def fmod(self, other: Any) -> Tensor:
+        """x mod other with the sign of x: x - other * trunc(x / other), as C's ``fmod``,
+        ``numpy.fmod`` and ``torch.fmod`` (``fmod(-3, 2)`` is -1). Broadcasts."""
+        return ops.Fmod()(*self._operands(other))
+
+    # The operator % is remainder; it sits here with its op rather than with + - * /.
+    def __mod__(self, other: Any) -> Tensor:
+        return self.remainder(other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        a, b = self._operands(other)
+        return ops.Remainder()(b, a)
+
+    def maximum(self, other: Any) -> Tensor:
+        """The larger of x and ``other``, elementwise (broadcasting). A tie splits the
+        gradient evenly between the two, as ``max`` does; NaN wins, as in NumPy."""
+        return ops.Maximum()(*self._operands(other))
+
+    def minimum(self, other: Any) -> Tensor:
+        """The smaller of x and ``other``, elementwise; ties split the gradient evenly."""
+        return ops.Minimum()(*self._operands(other))
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        """x where ``condition`` (a bool tensor) holds, else ``other``, as PyTorch's
+        ``x.where(condition, other)``; ``tinygrad_sm.where(condition, x, other)`` is the same.
+        The three broadcast together. The branch not taken gets a gradient of exactly 0 (an
+        inf or NaN gradient arriving for an element never reaches the other branch)."""
+        a, b = self._operands(other)
+        return ops.Where(self._condition(condition, a.shape, b.shape))(a, b)
+
+    def _condition(self, condition: Any, *shapes: tuple[int, ...]) -> Any:
+        """``where``'s condition as a bool array on this tensor's device, checked."""
+        if isinstance(condition, Tensor):
+            if condition.device != self.device:
+                raise RuntimeError(f"where: the condition is on {condition.device!r} but the "
+                                   f"values are on {self.device!r}; move it with "
+                                   f".to({self.device!r})")
+            cond = condition._array
+        else:
+            cond = backend.to_device(np.asarray(condition) if isinstance(condition, (list, bool))
+                                     else condition, self.device)
+        if cond.dtype != np.bool_:
+            raise TypeError(f"where: the condition must be a bool tensor, got dtype {cond.dtype}; "
+                            "make one with a comparison (x > 0) or .astype('bool')")
+        try:
+            np.broadcast_shapes(cond.shape, *shapes)
+        except ValueError:
+            raise ValueError(f"where: the condition's shape {cond.shape} and the values' shapes "
+                             f"{', '.join(map(str, shapes))} do not broadcast together") from None
+        return cond
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 (torch's names)
+        """Each element limited to [min, max]; either bound may be left out, and either may be
+        a tensor that broadcasts. Also ``clip``. Where min > max every element is max.
+
+        The gradient is PyTorch's: 1 where min <= x <= max (the bounds count as inside), else
+        0; tensor bounds get the gradient of the elements they replace."""
+        if min is None and max is None:
+            raise ValueError("clamp needs min or max (or both); with neither it would change "
+                             "nothing")
+        x, bounds = self, []
+        for bound in (min, max):
+            if bound is not None:
+                x, bound = x._operands(bound)
+                bounds.append(bound)
+        return ops.Clamp(min is not None, max is not None)(x, *bounds)
+
+    clip = clamp
+
+    def hardtanh(self, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+        """clamp(x, min_val, max_val), but with gradient 1 only strictly inside (PyTorch's
+        hardtanh: its gradient at the bounds is 0, where clamp's is 1)."""
+        if min_val > max_val:
+            raise ValueError(f"hardtanh: min_val {min_val} is greater than max_val {max_val}")
+        x, lo = self._floating()._operands(min_val)
+        x, hi = x._operands(max_val)
+        return ops.Clamp(True, True, inclusive=False)(x, lo, hi)
+
+    def softplus(self, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+        """log(1 + exp(beta x)) / beta, a smooth relu, without overflow; x itself where
+        beta x > threshold, as in PyTorch. Its gradient is sigmoid(beta x)."""
+        return ops.Softplus(beta, threshold)(self._floating())
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        """x where x > 0, else negative_slope * x."""
+        return ops.LeakyReLU(negative_slope)(self._floating())
+
+    def elu(self, alpha: float = 1.0) -> Tensor:
+        """x where x > 0, else alpha * (exp(x) - 1)."""
+        return ops.ELU(alpha)(self._floating())
+
+    def gelu(self, approximate: str = "none") -> Tensor:
+        """x * Phi(x), Phi the standard normal CDF, exactly (through erf); with
+        ``approximate="tanh"``, PyTorch's tanh approximation of it."""
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"gelu: approximate={approximate!r}; use 'none' (exact) or 'tanh'")
+        return ops.GELU(approximate)(self._floating())
+
+    def silu(self) -> Tensor:
+        """x * sigmoid(x) (also called swish)."""
+        return ops.SiLU()(self._floating())
+
     # ------------------------------------------------------------------ reductions
 
     # Each takes NumPy's spelling, ``axis``/``keepdims``, or PyTorch's, ``dim``/``keepdim``.
@@ -573,7 +779,10 @@ class Tensor:
             dim: Any = None, keepdim: bool | None = None) -> Tensor:
         """The largest value over ``axis``. Values only, as in NumPy (``tinygrad_sm.max(x, dim)``
         gives values and indices, as ``torch.max`` does); ``argmax`` gives indices. The
-        gradient is split evenly between tied maxima."""
+        gradient is split evenly between tied maxima. ``x.max(other)`` with a tensor is
+        ``x.maximum(other)``, as in PyTorch."""
+        if isinstance(axis, Tensor) or isinstance(dim, Tensor):
+            return self.maximum(axis if dim is None else dim)
         if dim is not None or keepdim is not None:
             axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
         self._check_not_empty("max")
@@ -581,7 +790,10 @@ class Tensor:
 
     def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, *,
             dim: Any = None, keepdim: bool | None = None) -> Tensor:
-        """The smallest value over ``axis``, as ``-max(-x)`` so that one op covers both."""
+        """The smallest value over ``axis``, as ``-max(-x)`` so that one op covers both.
+        ``x.min(other)`` with a tensor is ``x.minimum(other)``, as in PyTorch."""
+        if isinstance(axis, Tensor) or isinstance(dim, Tensor):
+            return self.minimum(axis if dim is None else dim)
         if dim is not None or keepdim is not None:
             axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
         if self.dtype.kind not in "fc":
@@ -635,6 +847,222 @@ class Tensor:
     def _one_axis(self, axis: int) -> int | tuple[()]:
         """The axis of softmax and log_softmax: an int, or () for a 0-d tensor (no axis)."""
         return _single_axis(axis, self.ndim) if self.ndim else _normalize_axis(axis, 0)
+
+    def prod(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, *,
+             dim: Any = None, keepdim: bool | None = None, dtype: Any = None) -> Tensor:
+        """The product over ``axis`` (an int, a tuple, or None for all). Its gradient is the
+        product of the other elements, computed without dividing, so zeros are fine: at a
+        single 0 it is the product of the rest, with two or more zeros it is 0."""
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        x = self if dtype is None else self.astype(dtype)
+        return ops.Prod(_normalize_axis(axis, x.ndim), keepdims)(x)
+
+    def var(self, axis: int | tuple[int, ...] | None = None, *, correction: float | None = None,
+            keepdims: bool = False, ddof: float | None = None, unbiased: bool | None = None,
+            dim: Any = None, keepdim: bool | None = None) -> Tensor:
+        """The variance over ``axis``: sum((x - mean)**2) / (n - correction).
+
+        ``correction`` defaults to 1 (the unbiased estimate), as in ``torch.var``; NumPy's
+        ``ddof`` is the same number under its own name, and NumPy's default is 0, so
+        ``x.var()`` here is ``np.var(x, ddof=1)``. ``unbiased=False`` is ``correction=0``
+        (PyTorch's older spelling). Computed in two passes (the mean, then the squared
+        differences from it), which loses no digits where mean**2 dwarfs the variance. Where
+        n <= correction the result is inf or NaN, as in PyTorch, with a warning.
+        """
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        correction = Tensor._correction(correction, ddof, unbiased)
+        axes = _normalize_axis(axis, self.ndim)
+        x = self._floating()
+        count = x.size if axes is None else math.prod(x.shape[a] for a in axes)
+        dof = count - correction
+        if dof <= 0:
+            import warnings
+            warnings.warn(f"var: {count} elements per result with correction={correction} "
+                          "leave no degrees of freedom; the result is inf or NaN",
+                          RuntimeWarning, stacklevel=2)
+        d = x - x.mean(axes, keepdims=True)
+        if dof > 0:
+            return ops.Sum(axes, keepdims, 1.0 / dof)(d * d)
+        with np.errstate(divide="ignore", invalid="ignore"):  # warned above
+            return ops.Sum(axes, keepdims, math.inf)(d * d)
+
+    @staticmethod
+    def _correction(correction: float | None, ddof: float | None, unbiased: bool | None) -> float:
+        """var's and std's correction from whichever of its three spellings was given."""
+        given = [name for name, v in (("correction", correction), ("ddof", ddof),
+                                      ("unbiased", unbiased)) if v is not None]
+        if len(given) > 1:
+            raise TypeError(f"var/std: got {' and '.join(given)}; they are spellings of one "
+                            "argument (ddof is NumPy's name for correction): pass one")
+        if unbiased is not None:
+            return 1 if unbiased else 0
+        value = correction if correction is not None else ddof if ddof is not None else 1
+        return value
+
+    def std(self, axis: int | tuple[int, ...] | None = None, *, correction: float | None = None,
+            keepdims: bool = False, ddof: float | None = None, unbiased: bool | None = None,
+            dim: Any = None, keepdim: bool | None = None) -> Tensor:
+        """sqrt(var(...)), with ``var``'s arguments (``correction`` defaults to 1, as in PyTorch;
+        ``ddof`` is NumPy's name for it). Where the std is 0 its gradient is 0, as in
+        PyTorch, not 0 * inf = NaN."""
+        return ops.SqrtFlatAtZero()(self.var(axis, correction=correction, keepdims=keepdims,
+                                             ddof=ddof, unbiased=unbiased, dim=dim,
+                                             keepdim=keepdim))
+
+    def cumsum(self, dim: int | None = None, *, dtype: Any = None,
+               axis: int | None = None) -> Tensor:
+        """Running sums along ``dim`` (``axis``): y_i = x_0 + ... + x_i. With no axis, of the
+        flattened tensor, as NumPy does (PyTorch requires one)."""
+        x, axis, shape = self._scan_input(dim, axis, dtype, "cumsum")
+        return ops.Cumsum(axis)(x).reshape(shape)
+
+    def cumprod(self, dim: int | None = None, *, dtype: Any = None,
+                axis: int | None = None) -> Tensor:
+        """Running products along ``dim`` (``axis``): y_i = x_0 * ... * x_i; flattened with no
+        axis, as in NumPy. Its gradient is exact with zeros in x (no division by them)."""
+        x, axis, shape = self._scan_input(dim, axis, dtype, "cumprod")
+        return ops.Cumprod(axis)(x).reshape(shape)
+
+    def _scan_input(self, dim: Any, axis: Any, dtype: Any, what: str) -> tuple[Tensor, int, Any]:
+        """A scan's input (flattened when no axis is given, 1-D for a 0-d tensor), its axis,
+        and the shape of its result."""
+        axis = _axis_args(axis, False, dim, None)[0]
+        x = self if dtype is None else self.astype(dtype)
+        if axis is None:
+            return x.reshape(-1), 0, (x.size,)
+        if x.ndim == 0:
+            _normalize_axis(axis, 0)
+            return x.reshape(1), 0, ()
+        return x, _single_axis(axis, x.ndim), x.shape
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+             keepdims: bool | None = None) -> Tensor:
+        """The vector p-norm over ``dim`` (all elements by default), as ``torch.norm``:
+        (sum |x|**p)**(1/p). ``p`` is 2 or "fro" (the default: the square root of the sum of
+        squares, over any axes), 1, inf (max |x|), -inf (min |x|), 0 (how many are not 0),
+        or any other number. Over two axes it is still this elementwise norm: ``ord`` of
+        ``numpy.linalg.norm`` (whose 2 over a matrix is its largest singular value) is not
+        taken. The gradient of the 2-norm at x = 0 is 0, as in PyTorch."""
+        axis, keepdims = _axis_args(axis, keepdim, dim, keepdims)  # PyTorch's or NumPy's names
+        axes = _normalize_axis(axis, self.ndim)
+        x = self._floating()
+        if p in ("fro", 2):
+            return ops.SqrtFlatAtZero()(ops.Sum(axes, keepdims)(x * x))
+        if isinstance(p, str) or not isinstance(p, (int, float, np.integer, np.floating)):
+            raise ValueError(f"norm: p={p!r} is not supported; use a number, inf, -inf or 'fro'")
+        if p == 1:
+            return x.abs().sum(axes, keepdims)
+        if p == math.inf:
+            return x.abs().max(axes, keepdims)
+        if p == -math.inf:
+            return x.abs().min(axes, keepdims)
+        if p == 0:  # sign has gradient 0, so the count carries a gradient of 0 as in PyTorch
+            return x.sign().abs().sum(axes, keepdims)
+        s = (x.abs() ** p).sum(axes, keepdims)
+        if p < 0:
+            return s ** (1.0 / p)
+        # s ** (1/p) has an infinite slope at s = 0; there the norm is 0 with gradient 0.
+        zero = s._array == 0
+        return (s.where(~zero, 1.0) ** (1.0 / p)).where(~zero, 0.0)
+
+    def all(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, *,
+            dim: Any = None, keepdim: bool | None = None) -> Tensor:
+        """True where every element over ``axis`` is nonzero (True): a bool tensor, with no
+        gradient."""
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        return Tensor._wrap(self._xp.all(self._array, axis=_normalize_axis(axis, self.ndim),
+                                         keepdims=keepdims), self.device)
+
+    def any(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, *,
+            dim: Any = None, keepdim: bool | None = None) -> Tensor:
+        """True where some element over ``axis`` is nonzero (True): a bool tensor, with no
+        gradient."""
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim)
+        return Tensor._wrap(self._xp.any(self._array, axis=_normalize_axis(axis, self.ndim),
+                                         keepdims=keepdims), self.device)
+
+    # ------------------------------------------------------------------ linear algebra
+
+    def matmul(self, other: Any) -> Tensor:
+        """``self @ other``."""
+        return self @ other
+
+    def tensordot(self, other: Any, dims: Any = 2) -> Tensor:
+        """Sums of products over pairs of axes, as ``torch.tensordot`` and ``numpy.tensordot``
+        (whose ``axes`` is this ``dims``): an int n pairs the last n axes of self with the
+        first n of other; a pair of lists ``([1, 0], [0, 2])`` names the axes. The result has
+        self's other axes, then other's. Computed by ``einsum``."""
+        a, b = self._operands(other)
+        if isinstance(dims, (int, np.integer)):
+            if not 0 <= dims <= min(a.ndim, b.ndim):
+                raise ValueError(f"tensordot: dims={dims} does not fit shapes {a.shape} and "
+                                 f"{b.shape}: it must be between 0 and the smaller rank")
+            pairs = (list(range(a.ndim - dims, a.ndim)), list(range(dims)))
+        else:
+            try:
+                left, right = dims
+            except (TypeError, ValueError):
+                raise TypeError(f"tensordot: dims={dims!r}: give an int or a pair of axis "
+                                "lists, ([axes of self], [axes of other])") from None
+            left = [left] if isinstance(left, (int, np.integer)) else list(left)
+            right = [right] if isinstance(right, (int, np.integer)) else list(right)
+            if len(left) != len(right):
+                raise ValueError(f"tensordot: dims={dims!r} pairs {len(left)} axes with "
+                                 f"{len(right)}; give as many of each")
+            pairs = ([_single_axis(i, a.ndim) for i in left], [_single_axis(j, b.ndim) for j in right])
+            for axes, shape in zip(pairs, (a.shape, b.shape)):
+                if len(set(axes)) != len(axes):
+                    raise ValueError(f"tensordot: dims={dims!r} names an axis of shape {shape} "
+                                     "twice")
+        for i, j in zip(*pairs):
+            if a.shape[i] != b.shape[j]:
+                raise ValueError(f"tensordot: axis {i} of shape {a.shape} has length "
+                                 f"{a.shape[i]} but axis {j} of shape {b.shape} has length "
+                                 f"{b.shape[j]}; paired axes must have the same length")
+        letters = iter(ops.linalg.LETTERS)
+        a_labels = [next(letters) for _ in range(a.ndim)]
+        b_labels = [next(letters) for _ in range(b.ndim)]
+        for i, j in zip(*pairs):
+            b_labels[j] = a_labels[i]
+        out = ([c for i, c in enumerate(a_labels) if i not in pairs[0]]
+               + [c for j, c in enumerate(b_labels) if j not in pairs[1]])
+        subscripts = f"{''.join(a_labels)},{''.join(b_labels)}->{''.join(out)}"
+        return ops.linalg.einsum_tensors(subscripts, [a, b])
+
+    def inner(self, other: Any) -> Tensor:
+        """Sums of products over the last axis of each, as ``numpy.inner`` and ``torch.inner``:
+        of shape self.shape[:-1] + other.shape[:-1] (a number for two vectors); a 0-d operand
+        multiplies."""
+        a, b = self._operands(other)
+        if a.ndim == 0 or b.ndim == 0:
+            return a * b
+        return a.tensordot(b, ([-1], [-1]))
+
+    def outer(self, other: Any) -> Tensor:
+        """The outer product of two vectors: out[i, j] = self[i] * other[j]."""
+        a, b = self._operands(other)
+        if a.ndim != 1 or b.ndim != 1:
+            raise ValueError(f"outer takes two 1-D tensors, got shapes {a.shape} and {b.shape}; "
+                             "flatten them first (x.flatten()) for NumPy's outer of any shape")
+        return a.reshape(-1, 1) * b.reshape(1, -1)
+
+    def dot(self, other: Any) -> Tensor:
+        """The product by NumPy's ``dot`` rules: a 0-d operand multiplies; two vectors give their
+        inner product; a matrix and a matrix or vector give the matrix product; in general
+        the sum over the last axis of self and the second-to-last of other (the last, for a
+        vector). (``torch.dot`` takes only vectors; this takes what ``numpy.dot`` takes.)"""
+        a, b = self._operands(other)
+        if a.ndim == 0 or b.ndim == 0:
+            return a * b
+        if a.shape[-1] != b.shape[-1 if b.ndim == 1 else -2]:
+            raise ValueError(f"dot: shapes {a.shape} and {b.shape} do not align: the last axis "
+                             f"of the first ({a.shape[-1]}) must match the "
+                             f"{'only' if b.ndim == 1 else 'second-to-last'} axis of the second "
+                             f"({b.shape[-1 if b.ndim == 1 else -2]})")
+        if a.ndim <= 2 and b.ndim <= 2:
+            return a @ b
+        return a.tensordot(b, ([-1], [-1 if b.ndim == 1 else -2]))
 
     # ------------------------------------------------------------------ shape
 

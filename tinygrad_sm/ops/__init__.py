@@ -10,10 +10,12 @@ differ (``Tensor.sum_to``).
 Where each op lives:
 
 ===================  =====================================================================
-``elementwise.py``   ``+ - * / **``, ``exp``, ``log``, ``sqrt``, ``abs``, ``relu``, ...
-``reduce.py``        ``sum`` and ``mean`` (a scaled sum), ``max`` (``min`` is ``-max(-x)``)
+``elementwise.py``   ``+ - * / **``, ``exp``, ``log``, ``sqrt``, ``abs``, ``relu``, ``sin``, ...;
+                     ``maximum``, ``where``, ``clamp``, rounding, ``%``; the activations
+``reduce.py``        ``sum`` and ``mean`` (a scaled sum), ``max`` (``min`` is ``-max(-x)``),
+                     ``prod``; the scans ``cumsum`` and ``cumprod``
 ``softmax.py``       ``logsumexp``, ``softmax``, ``log_softmax``
-``linalg.py``        ``@`` (matrix products)
+``linalg.py``        ``@`` (matrix products); ``einsum``, behind ``tensordot``, ``inner``, ``dot``
 ``shape.py``         ``reshape``, ``transpose``, ``broadcast_to``, ``cat``, ``flip``, ``roll``,
                      ``pad``, ``diagonal`` and its adjoint, ``triu``/``tril``
 ``index.py``         ``x[i]``, its adjoint, and ``x[i] = v`` (how in-place ops are recorded);
@@ -32,10 +34,14 @@ from .conv import (AvgPool2d, AvgPool2dBackward, Conv2d, Conv2dInputGrad, Conv2d
                    MaxPool2d, MaxPool2dGather, MaxPool2dScatter)
 from .elementwise import (Abs, Add, Cast, Clone, Div, Exp, Log, Mul, Neg, Pow, ReLU, Sigmoid,
                           Sqrt, Sub, Tanh)
+from .elementwise import (ELU, GELU, Arccos, Arcsin, Arctan, Arctan2, Clamp, Cos, Cosh, Erf,
+                          Expm1, Fmod, LeakyReLU, Log1p, Log2, Log10, LogAddExp, Maximum,
+                          Minimum, Reciprocal, Remainder, SiLU, Sin, Sinh, Softplus,
+                          SqrtFlatAtZero, Step, Tan, Where)
 from .index import GetItem, IndexAdd, SetItem
-from .linalg import MatMul
+from .linalg import Einsum, MatMul
 from .nn import MSE, BatchNorm, CrossEntropy, LinearFunction
-from .reduce import Max, Sum
+from .reduce import Cumprod, Cumsum, Max, Prod, Sum
 from .shape import (BroadcastTo, Cat, DiagEmbed, Diagonal, Flip, Pad, Reshape, Roll, Transpose,
                     Tri)
 from .softmax import LogSoftmax, LogSumExp, Softmax, log_softmax_array, max_shifted_exp
@@ -50,4 +56,9 @@ __all__ = [
     # convolution, pooling, batch normalisation
     "Conv2d", "Conv2dInputGrad", "Conv2dWeightGrad", "MaxPool2d", "MaxPool2dScatter",
     "MaxPool2dGather", "AvgPool2d", "AvgPool2dBackward", "BatchNorm",
+    # elementwise, reductions and scans, linear algebra
+    "Where", "Maximum", "Minimum", "Clamp", "Step", "Remainder", "Fmod", "Reciprocal", "Log1p",
+    "Expm1", "Log2", "Log10", "Sin", "Cos", "Tan", "Arcsin", "Arccos", "Arctan", "Arctan2",
+    "Sinh", "Cosh", "Erf", "SqrtFlatAtZero", "Softplus", "LeakyReLU", "ELU", "GELU", "SiLU",
+    "LogAddExp", "Prod", "Cumsum", "Cumprod", "Einsum",
 ]
