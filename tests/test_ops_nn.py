@@ -127,7 +127,7 @@ def pool_inputs(draw: Any, max_pool: bool) -> tuple:
     kernel = (draw(small), draw(small))
     stride = (draw(small), draw(small))
     dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if max_pool else (1, 1)
-    padding = tuple(draw(st.integers(0, (d * (k - 1) + 1) // 2)) for k, d in zip(kernel, dilation))
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)  # PyTorch's limit
     h, w = (d * (k - 1) + 1 + draw(st.integers(0, 3)) for k, d in zip(kernel, dilation))
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2)), h, w)
     if max_pool:  # distinct values 0.5 apart: no ties, so the max is differentiable
@@ -548,6 +548,7 @@ def test_dropout_refuses_a_bad_probability(p: Any) -> None:
     (lambda x, w: F.conv2d(x.astype("float64"), w), TypeError, "float64 but weight is float32"),
     (lambda x, w: F.conv2d(x.astype("int64"), w), TypeError, "floating-point"),
     (lambda x, w: F.max_pool2d(x, 2, padding=2), ValueError, "at most half"),
+    (lambda x, w: F.max_pool2d(x, 2, padding=2, dilation=3), ValueError, "at most half"),
     (lambda x, w: F.max_pool2d(x, 9), ValueError, "larger than the padded input"),
     (lambda x, w: F.avg_pool2d(x, (2, 0)), ValueError, "kernel_size must be a positive"),
     (lambda x, w: F.avg_pool2d(x, 2, divisor_override=0), ValueError, "divisor_override"),

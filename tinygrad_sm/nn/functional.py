@@ -330,7 +330,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         scale = Tensor._wrap(1.0 / input._xp.sqrt(running_var._array + eps), input.device)
         if weight is not None:
             scale = scale * weight
-        shift = -running_mean.detach() * scale
+        shift = -running_mean * scale
         if bias is not None:
             shift = shift + bias
         return input * scale.astype(input.dtype).reshape(shape) + \
@@ -435,11 +435,10 @@ def _pool_window(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dil
         _pair(stride, "stride", fn)
     dilation = _pair(dilation, "dilation", fn)
     pads = _pair(padding, "padding", fn, minimum=0)
-    for p, k, d in zip(pads, kernel, dilation):
-        if p > (d * (k - 1) + 1) // 2:
-            raise ValueError(f"{fn}: padding should be at most half of the window, but got "
-                             f"padding={padding}, kernel_size={kernel_size}"
-                             f"{'' if dilation == (1, 1) else f' and dilation={dilation}'}")
+    for p, k in zip(pads, kernel):
+        if p > k // 2:  # PyTorch's rule: else a window could hold nothing but padding
+            raise ValueError(f"{fn}: padding should be at most half of kernel_size, but got "
+                             f"padding={padding} and kernel_size={kernel_size}")
     window = _conv.Window(x.shape[2:], kernel, stride, ((pads[0], pads[0]), (pads[1], pads[1])),
                           dilation, bool(ceil_mode))
     _check_window_fits(window, x, fn)
