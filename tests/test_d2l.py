@@ -512,3 +512,28 @@ def test_the_2023_fashion_mnist_data_module(fashion, figures):
     assert len(pngs(figures)) == 1
     small = d2l.FashionMNIST(batch_size=16, resize=(32, 32))
     assert next(iter(small.train_dataloader()))[0].shape == (16, 1, 32, 32)
+
+
+def test_a_script_that_cannot_write_its_figures_says_so_in_one_line(tmp_path):
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("")
+    script = tmp_path / "scatter.py"
+    script.write_text("from tinygrad_sm import d2l\nd2l.plt.scatter([1, 2], [2, 1])\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg", d2l.FIGURES_ENV: str(blocked)}
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert "could not write the figures" in result.stderr and d2l.FIGURES_ENV in result.stderr
+
+
+def test_a_changing_figure_is_not_rewritten_at_every_change(figures, monkeypatch):
+    fig = d2l.plt.figure()
+    writes = []
+    savefig = fig.savefig
+    monkeypatch.setattr(fig, "savefig", lambda *args, **kw: (writes.append(1), savefig(*args, **kw)))
+    fig.gca().plot([1, 2])
+    d2l.display.display(fig)  # the first time: written at once
+    fig.gca().plot([2, 1])
+    d2l.display.display(fig)  # changed again within the second: waits
+    assert len(writes) == 1
+    assert len(d2l.save_figures()) == 1 and len(writes) == 2  # the change is not lost

@@ -22,8 +22,8 @@ the rest needs NumPy alone. In a Jupyter notebook the plots show and redraw live
 book. In a script, where nothing would show them, each figure is written to a PNG file in
 ``$D2L_FIGURES`` (default: ``./d2l_figures``), named after the script
 (``softmax-001-animator.png``), and its path printed once; a figure that keeps
-changing (the training curves) is rewritten at most once a second while it changes, and a
-last time when training ends. Figures drawn straight through ``d2l.plt`` (the book's
+changing (the training curves) is rewritten while it changes, at most once a second and
+never for more than a tenth of the running time, and a last time when training ends. Figures drawn straight through ``d2l.plt`` (the book's
 ``d2l.plt.scatter(...)``) are written when the program ends, or when ``save_figures()`` is
 called. ``display`` stands in for ``IPython.display``: the book's own ``Animator`` (older
 edition, 3.6) runs with ``from tinygrad_sm.d2l import display`` in place of
@@ -70,7 +70,8 @@ __all__ = [
 
 FIGURES_ENV = "D2L_FIGURES"
 FIGURES_DIR = "d2l_figures"
-REDRAW_SECONDS = 1.0  # in a script, a changing figure is rewritten at most this often
+REDRAW_SECONDS = 1.0  # in a script, a changing figure is rewritten at most this often,
+REDRAW_SHARE = 0.1    # and so that writing it takes at most this share of the time
 
 
 # =============================================================================================
@@ -102,6 +103,7 @@ class _FigureFiles:
     def __init__(self) -> None:
         self.paths: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self.saved_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+        self.save_seconds: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
         self.watched: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self.counts: dict[str, int] = {}  # figures written so far, per folder
         self.exit_hook = False
@@ -110,16 +112,17 @@ class _FigureFiles:
         """Remember ``figure``, to write it when the program ends (if it is still open)."""
         self.watched.setdefault(figure, name)
         if not self.exit_hook:
-            atexit.register(save_figures)
+            atexit.register(_save_at_exit)
             self.exit_hook = True
 
     def show(self, figure: Any, name: str = "figure", now: bool = False) -> str:
         """Write ``figure`` to its PNG file: at once the first time, then at most once every
-        ``REDRAW_SECONDS`` (``now`` skips the wait); a skipped change is written later by
-        ``save_figures``."""
+        ``REDRAW_SECONDS``, and at most ``REDRAW_SHARE`` of the time (``now`` skips the wait);
+        a skipped change is written later by ``save_figures``."""
         self.watch(figure, name)
         last = self.saved_at.get(figure)
-        if now or last is None or time.monotonic() - last >= REDRAW_SECONDS:
+        wait = max(REDRAW_SECONDS, self.save_seconds.get(figure, 0.0) / REDRAW_SHARE)
+        if now or last is None or time.monotonic() - last >= wait:
             self.save(figure)
         return self.paths[figure]
 
@@ -133,11 +136,13 @@ class _FigureFiles:
             path = os.path.join(directory, name)
             self.paths[figure] = path
             print(f"d2l: figure saved to {path}", flush=True)
+        start = time.monotonic()
         figure.savefig(path, dpi=100, bbox_inches="tight")
         # savefig leaves the figure marked stale (it restores colours it changed); what is
         # saved is up to date, and any later change marks it stale again.
         figure.stale = False
-        self.saved_at[figure] = time.monotonic()
+        self.saved_at[figure] = end = time.monotonic()
+        self.save_seconds[figure] = end - start
         return path
 
     def save_changed(self) -> list[str]:
@@ -179,6 +184,14 @@ def save_figures() -> list[str]:
     if _in_notebook():
         return []
     return _figure_files.save_changed()
+
+
+def _save_at_exit() -> None:
+    try:
+        save_figures()
+    except Exception as e:  # the program is over: say what was lost, without a traceback
+        print(f"d2l: could not write the figures when the program ended ({type(e).__name__}: "
+              f"{e}); set {FIGURES_ENV} to a folder you can write to", file=sys.stderr)
 
 
 def _show(figure: Any, name: str, now: bool = False) -> None:
@@ -515,7 +528,7 @@ class Animator:
     """Plot data points as they come, one line per value: ``add(x, [y1, y2, ...])``.
 
     In a notebook the figure redraws in place; in a script it is a PNG file, rewritten as
-    points come (at most once a second) and when ``save_figures`` runs."""
+    points come (see ``_FigureFiles.show``) and when ``save_figures`` runs."""
 
     def __init__(self, xlabel: str | None = None, ylabel: str | None = None,
                  legend: Sequence[str] | None = None, xlim: Any = None, ylim: Any = None,
