@@ -3,6 +3,7 @@
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_conv.py --threads 1    # the reference run
     python benchmarks/bench_conv.py --quick                               # a smoke run
     python benchmarks/bench_conv.py --profile                             # + cProfile of ours
+    python benchmarks/bench_conv.py --threads 1 --cpu-time     # on a busy machine (see below)
 
 Every row runs the same computation in both frameworks on the same float32 data, a batch of
 256 Fashion-MNIST-sized images (random values), and ends in ``.sum().backward()``:
@@ -20,10 +21,14 @@ Every row runs the same computation in both frameworks on the same float32 data,
 The target: an epoch of LeNet at most 2x PyTorch's on the CPU, so "LeNet step" at most 2x.
 Each contender is timed round-robin with its PyTorch twin (see ``_common.interleaved``); the
 verdict compares the fastest runs, the least disturbed by other work on the machine.
+``--cpu-time`` times each run by the CPU time of this process (``time.process_time``) rather
+than the wall clock: with one thread on each side, time spent waiting for a CPU that other
+processes hold is then left out, which steadies the figures on a shared machine.
 """
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any, Callable
 
 from _common import (add_common_arguments, describe_machine, import_torch, interleaved, median,
@@ -129,11 +134,23 @@ def make_cases(torch: Any) -> dict[str, tuple[Callable[[], None], Callable[[], N
     return {name: (fn, theirs[name]) for name, fn in ours.items()}
 
 
+def cpu_timed(fn: Callable[[], None]) -> Callable[[], float]:
+    """``fn``, returning the CPU time it took (``interleaved`` then uses that)."""
+    def run() -> float:
+        start = time.process_time()
+        fn()
+        return time.process_time() - start
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_arguments(parser)
     parser.add_argument("--profile", action="store_true",
                         help="also run ours (the features and a LeNet step) under cProfile")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time by this process's CPU time, not the wall clock (steadier "
+                             "on a busy machine, with --threads 1)")
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else 15
     threads = threads_from_args(args.threads)
@@ -142,10 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     warn_if_contended(threads)
     cases = make_cases(torch)
     print(f"batch {BATCH}, float32; {repeats} timed runs each after 2 warm-ups, ours and "
-          "PyTorch interleaved; times in ms")
+          f"PyTorch interleaved; times in ms of {'CPU' if args.cpu_time else 'wall-clock'} time")
     rows, ratios = [], {}
     for name, (ours, theirs) in cases.items():
         contenders = {"ours": ours} if theirs is None else {"ours": ours, "torch": theirs}
+        if args.cpu_time:
+            contenders = {who: cpu_timed(fn) for who, fn in contenders.items()}
         interleaved(contenders, 2)
         times = interleaved(contenders, repeats)
         row = [name, f"{median(times['ours']) * 1e3:.2f}", f"{min(times['ours']) * 1e3:.2f}"]
