@@ -27,8 +27,9 @@ import numpy as np
 
 from . import debug
 from .backend import copy_array
-from .function import (Function, Version, _grad_mode, _Writes, enable_grad, is_grad_enabled,
-                       mark_written, no_grad, shared_version, version_of)
+from .function import (UNWRITTEN, Function, Version, _Writes, enable_grad, grad_enabled,
+                       is_grad_enabled, mark_written, no_grad, restore_grad_enabled,
+                       set_grad_enabled, shared_version, version_of)
 from . import tensor as _tensor  # by module: tensor.py imports this one too  # isort: skip
 
 Tensor = Any  # for annotations: the class is _tensor.Tensor
@@ -45,18 +46,21 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
     With ``inputs=None`` the gradients that reach leaves are added into their ``.grad``.
     Otherwise nothing's ``.grad`` is touched and the gradients of ``inputs`` are returned.
     """
-    grads: dict[int, Tensor] = {}  # id(tensor) -> the sum of the gradients that reached it
+    # tensor -> the sum of the gradients that reached it. Tensors hash by identity, and a dict
+    # never compares two with ==, which would compare them elementwise.
+    grads: dict[Tensor, Tensor] = {}
     ready: list[tuple[int, Tensor]] = []  # a heap of (-seq, tensor): the latest-made comes first
     leaves: list[Tensor] = []  # in the order reached; their gradients are final at the end
-    wanted = _Wanted(inputs)
+    wanted = None if inputs is None else _Wanted(inputs)
+    tensor_type = _tensor.Tensor
 
     def send(tensor: Tensor, g: Tensor) -> None:
         """A gradient reaches ``tensor``: add it to the ones before, or note it and queue it."""
-        previous = grads.get(id(tensor))
+        previous = grads.get(tensor)
         if previous is not None:  # another consumer got here first: add the two up
-            grads[id(tensor)] = previous + g
+            grads[tensor] = previous + g
             return
-        grads[id(tensor)] = g
+        grads[tensor] = g
         fn = tensor.grad_fn
         if fn is None:
             leaves.append(tensor)
@@ -65,48 +69,50 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
         else:  # recording numbers are unique, so the heap never has to compare tensors
             heapq.heappush(ready, (-fn.seq, tensor))
 
-    previous_mode = _grad_mode.enabled
-    _grad_mode.enabled = create_graph
+    mode = set_grad_enabled(create_graph)
     debugging = debug.state.active and debug.enter_backward()
     try:
         for root, g in zip(roots, root_grads):
             send(root, g)
         while ready:
             tensor = heapq.heappop(ready)[1]
-            g = grads.pop(id(tensor))
-            if wanted.take(tensor, g):  # grad() has all it asked for
+            g = grads.pop(tensor)
+            if wanted is not None and wanted.take(tensor, g):  # grad() has all it asked for
                 break
             fn = tensor.grad_fn
             if fn.seq < _Writes.last:  # something was written in place since fn was recorded
                 _check_saved(fn)
-            input_grads = _checked(fn, fn.backward(g))
+            input_grads = fn.backward(g)
+            if type(input_grads) is not tuple or len(input_grads) != len(fn.inputs):
+                raise _bad_gradients(fn, input_grads)
             if debug.state.active:  # trace() or detect_anomaly(): see debug.py
                 debug.after_backward(fn, g, input_grads)
             for inp, need, ig in zip(fn.inputs, fn.needs_input_grad, input_grads):
                 if need and ig is not None:
-                    send(inp, _fitted(fn, ig, inp))
-            if not retain_graph:
-                fn.release()
+                    if type(ig) is not tensor_type or ig._array.shape != inp._array.shape \
+                            or ig._array.dtype != inp._array.dtype:
+                        ig = _fitted(fn, ig, inp)  # broadcast or cast: made to fit its input
+                    send(inp, ig)
+            if not retain_graph:  # Function.release, without the call: this loop is hot
+                fn.__dict__.clear()
         # Only now, with the whole walk done, do leaves take their gradients: an error part
         # way (a released graph) leaves every .grad as it was.
         if inputs is None:
             _store_leaf_gradients(leaves, grads, create_graph)
     finally:
-        _grad_mode.enabled = previous_mode
+        restore_grad_enabled(mode)
         if debugging:
             debug.leave_backward()
-    return None if inputs is None else wanted.results(leaves, grads)
+    return None if wanted is None else wanted.results(leaves, grads)
 
 
 def _fitted(fn: Function, ig: Tensor, inp: Tensor) -> Tensor:
     """Gradient ``ig`` of input ``inp``, in the input's shape and dtype: summed down where the
     forward broadcast the input (``sum_to``), and cast back where it changed its dtype (a
     float32 input gets a float32 gradient)."""
-    array = ig._array if type(ig) is _tensor.Tensor else None
-    if array is None or array.shape != inp._array.shape:
+    if not isinstance(ig, _tensor.Tensor) or ig._array.shape != inp._array.shape:
         ig = _summed_to_input(fn, ig, inp)
-        array = ig._array
-    if array.dtype != inp._array.dtype:
+    if ig._array.dtype != inp._array.dtype:
         ig = ig.astype(inp._array.dtype)
     return ig
 
@@ -118,7 +124,7 @@ def _store_leaf_gradients(leaves: list[Tensor], grads: dict[int, Tensor],
     both inputs) or a view into another gradient, and users change ``.grad`` in place
     (clipping, scaling)."""
     for leaf in leaves:
-        g = grads[id(leaf)]
+        g = grads[leaf]
         if debug.state.active:
             debug.leaf_gradient(leaf, g)
         if leaf.grad is not None:
@@ -154,20 +160,13 @@ class _Wanted:
         """One gradient (or None) per input, in order, even when an input is listed twice."""
         for leaf in leaves:
             if id(leaf) in self.found:
-                self.found[id(leaf)] = grads[id(leaf)]
+                self.found[id(leaf)] = grads[leaf]
         return [self.found[id(t)] for t in self.inputs]
 
 
 # ---------------------------------------------------------------------------------------------
 # Checks: what backward returns, and what it reads
 # ---------------------------------------------------------------------------------------------
-
-def _checked(fn: Function, input_grads: Any) -> tuple[Any, ...]:
-    """What ``fn.backward`` returned, checked to be one gradient per input, as a tuple."""
-    if type(input_grads) is not tuple or len(input_grads) != len(fn.inputs):
-        raise _bad_gradients(fn, input_grads)
-    return input_grads
-
 
 def _bad_gradients(fn: Function, returned: Any) -> Exception:
     """The error for a backward that did not return one gradient per input, as a tuple."""

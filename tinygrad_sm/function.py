@@ -15,7 +15,9 @@ This module imports nothing from ``tensor.py``: the ops subclass ``Function`` wh
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import itertools
+import operator
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -30,19 +32,24 @@ if TYPE_CHECKING:
 # Grad mode: one flag per thread, switched by no_grad() and enable_grad().
 # ---------------------------------------------------------------------------------------------
 
-class _GradMode(threading.local):
-    """The grad-mode flag. Each thread sees its own copy, as in PyTorch: a ``no_grad()`` block
-    or a backward pass in one thread never turns recording off in another."""
-
-    enabled = True
-
-
-_grad_mode = _GradMode()
+# A context variable, so each thread (and each asyncio task) has its own value, as in PyTorch:
+# a no_grad() block or a backward pass in one thread never turns recording off in another.
+# Reading it is cheap (every op does), cheaper than an attribute of a threading.local.
+_grad_enabled = contextvars.ContextVar("tinygrad_sm_grad_enabled", default=True)
+grad_enabled = _grad_enabled.get  # the flag's reader, for the hot paths
 
 
 def is_grad_enabled() -> bool:
     """True unless inside ``no_grad()`` (in this thread)."""
-    return _grad_mode.enabled
+    return _grad_enabled.get()
+
+
+def set_grad_enabled(mode: bool) -> contextvars.Token:
+    """Set the flag for this thread; ``restore_grad_enabled(token)`` undoes it."""
+    return _grad_enabled.set(bool(mode))
+
+
+restore_grad_enabled = _grad_enabled.reset
 
 
 class _SetGradMode(contextlib.ContextDecorator):
@@ -61,18 +68,16 @@ class _SetGradMode(contextlib.ContextDecorator):
         return self(func)
 
     def __init__(self, func: Any = None) -> None:
-        # One stack per thread: a decorated function is a single instance that may be entered
-        # again, by a recursive call or by another thread, and each exit must restore the value
-        # that its own entry saw, in its own thread.
-        self._previous = threading.local()
+        # One stack of tokens per thread: a decorated function is a single instance that may
+        # be entered again, by a recursive call or by another thread, and each exit must
+        # restore the value that its own entry saw, in its own thread.
+        self._tokens = threading.local()
 
     def __enter__(self) -> None:
-        stack = self._previous.__dict__.setdefault("stack", [])
-        stack.append(_grad_mode.enabled)
-        _grad_mode.enabled = self.mode
+        self._tokens.__dict__.setdefault("stack", []).append(_grad_enabled.set(self.mode))
 
     def __exit__(self, *exc: Any) -> None:
-        _grad_mode.enabled = self._previous.stack.pop()
+        _grad_enabled.reset(self._tokens.stack.pop())
 
 
 class no_grad(_SetGradMode):
@@ -96,8 +101,9 @@ class Version:
 
     Every tensor that shows the same memory (a view made by ``reshape``, ``transpose`` or basic
     indexing, ``detach()``, ``.data``) holds the same ``Version``, so a write through any of them
-    counts for all. A tensor gets one on first need, when it is written or viewed; until then its
-    version is 0. ``aliased`` says that some other tensor shares the memory.
+    counts for all. A tensor gets its own on first need, when it is written or viewed; until
+    then it holds ``UNWRITTEN``, at version 0. ``aliased`` says that another tensor shares the
+    memory.
     """
 
     __slots__ = ("count", "aliased")
@@ -107,15 +113,23 @@ class Version:
         self.aliased = False
 
 
+# Held by every tensor that was never written in place nor viewed, so that reading a version is
+# one attribute lookup. It is never changed: shared_version and mark_written replace it first.
+UNWRITTEN = Version()
+
+
 def version_of(t: Tensor) -> int:
     """The number of in-place writes to ``t``'s memory so far."""
-    return 0 if t._version is None else t._version.count
+    return t._version.count
+
+
+_version_count = operator.attrgetter("_version.count")  # version_of, for map() in C
 
 
 def shared_version(t: Tensor) -> Version:
     """``t``'s Version, for a new tensor that shares its memory (made on first need)."""
     v = t._version
-    if v is None:
+    if v is UNWRITTEN:
         v = t._version = Version()
     v.aliased = True
     return v
@@ -132,7 +146,7 @@ def mark_written(t: Tensor) -> int:
     """Count an in-place write into ``t``'s memory, and return the write's recording number.
     Every in-place write in the library, the optimizers' updates included, ends here."""
     v = t._version
-    if v is None:
+    if v is UNWRITTEN:
         v = t._version = Version()
     v.count += 1
     _Writes.last = stamp = next(_sequence)
@@ -146,6 +160,9 @@ _sequence = itertools.count()
 # ---------------------------------------------------------------------------------------------
 # Function: one differentiable op.
 # ---------------------------------------------------------------------------------------------
+
+_requires_grad = operator.attrgetter("requires_grad")
+
 
 class Function:
     """One op: ``forward`` maps arrays to an array, ``backward`` maps the output's gradient to
@@ -184,24 +201,33 @@ class Function:
         raise NotImplementedError
 
     def __call__(self, *inputs: Tensor) -> Tensor:
-        # _wrap makes a plain Tensor; reached through an input, which saves importing tensor.py
-        out = inputs[0]._wrap(self.forward(*[t._array for t in inputs]), inputs[0].device)
+        # Every op runs through here, so it is written for speed: one and two inputs are spelled
+        # out, and loops stand in for list comprehensions, which cost a frame each in CPython.
+        first = inputs[0]
+        n = len(inputs)
+        if n == 2:
+            array = self.forward(first._array, inputs[1]._array)
+        elif n == 1:
+            array = self.forward(first._array)
+        else:
+            array = self.forward(*[t._array for t in inputs])
+        out = first._wrap(array, first.device)  # _wrap makes a plain Tensor
         if self.is_view:
-            out._version = shared_version(inputs[0])
-        if _grad_mode.enabled:
-            needs = tuple([t.requires_grad for t in inputs])
-            if True in needs:
+            out._version = shared_version(first)
+        if grad_enabled():
+            needs = tuple(map(_requires_grad, inputs))
+            if True in needs:  # record: keep what backward needs, number the function
                 if self.inputs is not None:
                     raise RuntimeError(f"this {self.name} was already applied once: a Function "
-                                       f"records one call; make a new one, {self.name}(...)(...)")
+                                       f"records one call; make a new one, "
+                                       f"{self.name}(...)(...)")
                 self.inputs = inputs
                 self.needs_input_grad = needs
                 if self.saves_inputs:  # the versions that backward expects to find
-                    self.versions = tuple([0 if t._version is None else t._version.count
-                                           for t in inputs])
+                    self.versions = tuple(map(_version_count, inputs))
+                if self.saves_output:  # weak: the output owns this function; strong is a cycle
+                    self.output = weakref.ref(out)
                 self.seq = next(_sequence)
-                # A weak reference: the output owns this function, so a strong one is a cycle.
-                self.output = weakref.ref(out)
                 out.requires_grad = True
                 out.grad_fn = self
         if debug.state.active:  # trace() or detect_anomaly(): see debug.py

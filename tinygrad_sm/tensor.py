@@ -34,6 +34,7 @@ import numpy as np
 # when an op runs, by which time both modules are complete, whichever was imported first.
 from . import autograd as _autograd
 from . import backend, ops
+from .function import UNWRITTEN as _UNWRITTEN  # every new tensor's version: see function.Version
 from .random import generator
 
 DEFAULT_DTYPE = np.dtype(np.float32)
@@ -116,6 +117,27 @@ def _single_axis(axis: Any, ndim: int) -> int:
     return _normalize_axis(axis, max(ndim, 1))[0]
 
 
+_NUMBERS: dict[tuple[Any, ...], Tensor] = {}
+
+
+def _number(value: Any, dtype: np.dtype, device: str) -> Tensor:
+    """``value`` as a 0-d tensor of ``dtype`` that requires no grad, for ``x * 2``.
+
+    The same numbers come back on every step (a learning rate, a batch size, the 2 of a
+    square), so they are kept: making one costs more than the arithmetic on a small tensor.
+    Such a tensor is never written to. Zero is not kept: 0.0 and -0.0 are equal keys.
+    """
+    key = (type(value), value, dtype, device)
+    number = _NUMBERS.get(key)
+    if number is None:
+        number = Tensor._wrap(dtype.type(value), device)
+        if value != 0:
+            if len(_NUMBERS) >= 1024:  # a bound, for code that uses ever new numbers
+                _NUMBERS.clear()
+            _NUMBERS[key] = number
+    return number
+
+
 def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> tuple[Any, bool]:
     """``axis`` and ``keepdims`` from NumPy's spelling or PyTorch's (``dim``, ``keepdim``)."""
     if dim is not None:
@@ -148,7 +170,7 @@ def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     NumPy's promotion inside the op (float32 with float64 gives float64).
     """
     if "c" in (a.dtype.kind, b.dtype.kind) and (a.requires_grad or b.requires_grad) \
-            and _autograd._grad_mode.enabled:
+            and _autograd.is_grad_enabled():
         raise TypeError(_COMPLEX_AUTOGRAD)
     a_float, b_float = a.dtype.kind in "fc", b.dtype.kind in "fc"
     if a_float and not b_float:
@@ -192,7 +214,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self.grad_fn = None
         self.requires_grad = False
-        self._version = None  # the autograd.Version of its memory, made on first need
+        self._version = _UNWRITTEN  # the Version of its memory, made on first need
         if requires_grad:
             self.requires_grad_(True)
 
@@ -205,7 +227,7 @@ class Tensor:
         t.grad = None
         t.requires_grad = False
         t.grad_fn = None
-        t._version = None
+        t._version = _UNWRITTEN
         return t
 
     def _constant(self, array: Any) -> Tensor:
@@ -284,10 +306,10 @@ class Tensor:
                 other = Tensor(other, device=self.device)
             elif _KIND_RANK[kind] <= _KIND_RANK[self._array.dtype.kind]:
                 # A number takes the tensor's dtype when its kind fits (x * 2.5 stays float32).
-                return self, Tensor._wrap(self._array.dtype.type(other), self.device)
+                return self, _number(other, self._array.dtype, self.device)
             else:
                 dtype = _DEFAULT_FOR_KIND[kind] if kind in _DEFAULT_FOR_KIND else other.dtype
-                other = Tensor._wrap(dtype.type(other), self.device)
+                other = _number(other, dtype, self.device)
         if other._array.dtype is self._array.dtype:  # the common case: nothing to promote
             return self, other
         return _promote(self, other)
@@ -483,7 +505,7 @@ class Tensor:
 
     def _records_write(self, value: Tensor) -> bool:
         """Whether a write of ``value`` into self must be recorded in the graph."""
-        return _autograd._grad_mode.enabled and (self.requires_grad or value.requires_grad)
+        return _autograd.is_grad_enabled() and (self.requires_grad or value.requires_grad)
 
     def _write(self, index: Any, value: Tensor) -> Tensor:
         """``self[index] = value`` in self's memory: where every in-place op ends. See above."""
@@ -497,7 +519,7 @@ class Tensor:
                 "place while grad mode is on: backward needs its value. Update parameters "
                 "inside `with tinygrad_sm.no_grad():`, as optimizers do, or through .data "
                 "(w.data -= lr * w.grad)")
-        if self._version is not None and self._version.aliased:
+        if self._version.aliased:
             raise RuntimeError(
                 f"this tensor (shape {self.shape}) shares its memory with another (a view, "
                 "detach() or .data), so an in-place op on it cannot be recorded in the graph: "
@@ -506,7 +528,7 @@ class Tensor:
         result = ops.SetItem(index)(self, value)
         earlier = Tensor._wrap(backend.copy_array(self._array), self.device)
         earlier.requires_grad, earlier.grad_fn = self.requires_grad, self.grad_fn
-        if self._version is not None:
+        if self._version.count:
             earlier._version = _autograd.Version(self._version.count)
         if self.grad_fn is not None:
             self.grad_fn.output = weakref.ref(earlier)
@@ -1010,7 +1032,8 @@ class Tensor:
             if len(left) != len(right):
                 raise ValueError(f"tensordot: dims={dims!r} pairs {len(left)} axes with "
                                  f"{len(right)}; give as many of each")
-            pairs = ([_single_axis(i, a.ndim) for i in left], [_single_axis(j, b.ndim) for j in right])
+            pairs = ([_single_axis(i, a.ndim) for i in left],
+                     [_single_axis(j, b.ndim) for j in right])
             for axes, shape in zip(pairs, (a.shape, b.shape)):
                 if len(set(axes)) != len(axes):
                     raise ValueError(f"tensordot: dims={dims!r} names an axis of shape {shape} "
@@ -1711,7 +1734,7 @@ class Tensor:
             return self
         if dtype.kind not in "fc":  # an integer or bool result cannot carry a gradient
             return Tensor._wrap(self._array.astype(dtype), self.device)
-        if dtype.kind == "c" and self.requires_grad and _autograd._grad_mode.enabled:
+        if dtype.kind == "c" and self.requires_grad and _autograd.is_grad_enabled():
             raise TypeError(_COMPLEX_AUTOGRAD)
         return ops.Cast(dtype)(self)
 
