@@ -13,7 +13,6 @@ import pytest
 import tinygrad_sm as tg
 from tinygrad_sm import d2l, nn, optim
 from tinygrad_sm.data import fashion_mnist as fm
-from tinygrad_sm.utils import data
 
 ROOT = Path(__file__).resolve().parents[1]
 
