@@ -89,8 +89,10 @@ OPS = [
     # shape
     Op("reshape", lambda x, shape: x.reshape(shape), lambda x, shape: x.reshape(shape),
        reshape_inputs()),
+    # two axes are swapped, as in torch.transpose; more are permuted, as in numpy.transpose
     Op("transpose", lambda x, axes: x.T if axes is None else x.transpose(*axes),
-       lambda x, axes: np.transpose(x, axes), transpose_inputs()),
+       lambda x, axes: np.swapaxes(x, *axes) if axes and len(axes) == 2 else
+       np.transpose(x, axes), transpose_inputs()),
     Op("flatten", lambda x, start_dim, end_dim: x.flatten(start_dim, end_dim),
        lambda x, start_dim, end_dim: x.reshape(_flatten_shape(x.shape, start_dim, end_dim)),
        flatten_inputs()),

@@ -286,10 +286,21 @@ def test_bad_axis():
                  lambda: x.flatten(0, 3)):
         with pytest.raises(np.exceptions.AxisError, match="out of range for a tensor of 2 dim"):
             call()
+    with pytest.raises(np.exceptions.AxisError, match="axis 5 is out of range"):
+        x.transpose(0, 5)  # two axes: swapped, as torch.transpose(x, 0, 5) would, if it could
+    assert x.transpose(0, 0).shape == (2, 3)  # an axis swapped with itself, as in PyTorch
     with pytest.raises(ValueError, match="not a permutation"):
-        x.transpose(0, 5)
-    with pytest.raises(ValueError, match="not a permutation"):
-        x.transpose(0, 0)
+        tg.zeros(2, 3, 4).transpose(0, 0, 1)
+
+
+def test_transpose_of_two_axes_swaps_them_as_pytorch_does():
+    x = tg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    assert x.transpose(0, 1).tolist() == x.T.tolist() == x.transpose(1, 0).tolist()
+    assert tg.transpose(x, 0, 1).shape == (3, 2)
+    assert tg.zeros(2, 3, 4).transpose(0, 2).shape == (4, 3, 2)
+    assert tg.zeros(2, 3, 4).transpose(2, 0, 1).shape == (4, 2, 3)  # more axes: NumPy's order
+    (x.transpose(0, 1) * tg.tensor([[1.0, 2.0]])).sum().backward()
+    assert x.grad.tolist() == [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]
 
 
 def test_empty_reductions():

@@ -13,7 +13,7 @@ functions (``tg.matmul``, ``tg.exp``, ... in ``functions.py``).
 import numpy as _np
 
 from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad
-from .debug import detect_anomaly, trace
+from .debug import detect_anomaly
 from .tensor import (Tensor, arange, as_tensor, from_numpy, normal, ones, ones_like, rand, randn,
                      tensor, zeros, zeros_like)
 from .backend import cuda_available, device
@@ -39,7 +39,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "tensor", "from_numpy", "as_tensor", "zeros", "ones", "zeros_like", "ones_like",
     "arange", "rand", "randn", "normal", "manual_seed", "grad", "no_grad", "enable_grad",
-    "is_grad_enabled", "Function", "trace", "detect_anomaly", "gradcheck", "gradgradcheck", "cuda_available", "device",
+    "is_grad_enabled", "Function", "detect_anomaly", "gradcheck", "gradgradcheck",
+    "cuda_available", "device",
     "float16", "half", "float32", "float", "float64", "double", "int8", "int16", "short",
     "int32", "int", "int64", "long", "uint8", "bool", "bool_", "cuda", "nn", "optim",
     *_functions,

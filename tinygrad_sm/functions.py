@@ -16,12 +16,13 @@ import builtins
 from collections import namedtuple
 from typing import Any
 
+from . import debug
 from .tensor import Tensor, as_tensor
 
 # Each block of functions below lists its names; __all__ (at the end) gathers them.
 _CORE = ["matmul", "exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "softmax",
          "log_softmax", "logsumexp", "sum", "mean", "max", "min", "argmax", "argmin", "reshape",
-         "flatten", "transpose", "squeeze", "unsqueeze", "clone", "numel", "is_tensor"]
+         "flatten", "transpose", "squeeze", "unsqueeze", "clone", "numel", "is_tensor", "trace"]
 
 # What torch.max(x, dim) and torch.min(x, dim) return: a named pair.
 MaxMin = namedtuple("MaxMin", ["values", "indices"])
@@ -29,6 +30,19 @@ MaxMin = namedtuple("MaxMin", ["values", "indices"])
 
 def _tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else as_tensor(x)
+
+
+def trace(input: Any = None) -> Any:
+    """Two things share PyTorch's name ``trace``, told apart by the argument:
+
+    * ``trace(x)``: the sum of the diagonal of the matrix ``x``, as ``torch.trace(x)``
+      (``x.trace()``);
+    * ``trace()``: ``with tg.trace() as t: ...`` records every step of the backward passes run
+      inside, for watching the chain rule work (``tinygrad_sm.debug.trace``).
+    """
+    if input is None:
+        return debug.trace()
+    return _tensor(input).trace()
 
 
 def is_tensor(obj: Any) -> bool:
@@ -133,11 +147,7 @@ def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def transpose(input: Any, dim0: int, dim1: int) -> Tensor:
     """``input`` with axes ``dim0`` and ``dim1`` swapped, as ``torch.transpose``."""
-    x = _tensor(input)
-    order = list(builtins.range(x.ndim))
-    a, b = order[dim0], order[dim1]
-    order[a], order[b] = b, a
-    return x.transpose(order)
+    return _tensor(input).swapaxes(dim0, dim1)
 
 
 def squeeze(input: Any, dim: Any = None) -> Tensor:

@@ -103,7 +103,7 @@ def _products_of_others(x, axis):
     leaving the element itself out, are multiplied."""
     axes = tuple(range(x.ndim)) if axis is None else axis
     order = [i for i in range(x.ndim) if i not in axes] + list(axes)
-    moved = x.transpose(order) if order != list(range(x.ndim)) else x
+    moved = x.permute(order) if order != list(range(x.ndim)) else x
     lead = moved.shape[:x.ndim - len(axes)]
     flat = moved.reshape(lead + (-1,))
     before = _exclusive_cumprod(flat)
@@ -111,7 +111,7 @@ def _products_of_others(x, axis):
     others = (before * after).reshape(moved.shape)
     if moved is x:
         return others
-    return others.transpose([order.index(i) for i in range(x.ndim)])
+    return others.permute([order.index(i) for i in range(x.ndim)])
 
 
 def _exclusive_cumprod(t):
@@ -201,8 +201,8 @@ def _cumprod_grad_differentiable(x, g, axis):
     nd = x.ndim
     order = [i for i in range(nd) if i != axis] + [axis]
     inverse = [order.index(i) for i in range(nd)]
-    moved = x.transpose(order)  # (..., n)
-    g = g.broadcast_to(x.shape).transpose(order)
+    moved = x.permute(order)  # (..., n)
+    g = g.broadcast_to(x.shape).permute(order)
     n = moved.shape[-1]
     xp = _xp(x._array)
     k = xp.arange(n).reshape((n,) + (1,) * nd)  # the new leading axis, against the last
@@ -212,5 +212,5 @@ def _cumprod_grad_differentiable(x, g, axis):
     without_k = Where(i == k)(one, moved.reshape((1,) + moved.shape))  # (n, ..., n)
     terms = Where(i >= k)(Cumprod(nd)(without_k) * g.reshape((1,) + g.shape), zero)
     grad = terms.sum(nd)  # (n, ...): k first
-    grad = grad.transpose(list(range(1, nd)) + [0])  # (..., n)
-    return grad.transpose(inverse)
+    grad = grad.permute(list(range(1, nd)) + [0])  # (..., n)
+    return grad.permute(inverse)

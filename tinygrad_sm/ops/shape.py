@@ -43,7 +43,7 @@ class Transpose(Function):
         return x.transpose(self.axes)
 
     def backward(self, g):
-        return (g.transpose(tuple(np.argsort(self.axes))),)
+        return (g.permute(tuple(np.argsort(self.axes))),)
 
 
 class BroadcastTo(Function):
