@@ -1101,13 +1101,16 @@ class Tensor:
                              f"elements) into shape {shape}") from None
 
     def transpose(self, *axes: int) -> Tensor:
-        """The axes permuted as NumPy does: reversed with no arguments, else in the given order.
-        Two axes of a tensor with more than two are swapped, as ``torch.transpose(x, 0, 1)``
-        does (NumPy would reject them)."""
+        """With two axes, those two swapped, as ``torch.transpose(x, dim0, dim1)``: for a matrix,
+        ``x.transpose(0, 1)`` is its transpose. Otherwise the axes permuted as NumPy does:
+        reversed with no arguments, else in the given order.
+
+        (NumPy reads ``x.transpose(0, 1)`` of a matrix as "keep the order", which code written
+        for PyTorch would take for a transpose, silently; PyTorch's reading wins here.)"""
         axes = _varargs(axes)
         if not axes:
             axes = tuple(range(self.ndim))[::-1]
-        elif len(axes) == 2 and self.ndim > 2:
+        elif len(axes) == 2 and self.ndim >= 2:
             first, second = (_single_axis(a, self.ndim) for a in axes)
             order = list(range(self.ndim))
             order[first], order[second] = second, first
