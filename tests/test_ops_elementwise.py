@@ -63,8 +63,6 @@ OPS = [
     # selecting: maximum/minimum on two grids a quarter apart (no ties), where, clamp
     Op("maximum", lambda a, b: a.maximum(b), np.maximum, binary(HALVES, QUARTERS_OFF)),
     Op("minimum", lambda a, b: a.minimum(b), np.minimum, binary(QUARTERS_OFF, HALVES)),
-    Op("tg.max(a, b)", lambda a, b: tg.max(a, b), np.maximum, binary(HALVES, QUARTERS_OFF)),
-    Op("tg.min(a, b)", lambda a, b: tg.min(a, b), np.minimum, binary(HALVES, QUARTERS_OFF)),
     Op("where", lambda a, b, cond: tg.where(tg.tensor(cond, device=a.device), a, b),
        lambda a, b, cond: np.where(cond, a, b), where_inputs()),
     Op("clamp", _clamp_ours, _clamp_ref, clamp_inputs()),
@@ -153,6 +151,24 @@ def test_maximum_and_minimum_split_ties_evenly(device: str) -> None:
     (gb,) = _grads(lambda y: tg.tensor([2.0, 2.0, 0.0], dtype="float64", device=device)
                    .maximum(y), [2.0], device=device)
     np.testing.assert_array_equal(gb, [2.0])
+
+
+def test_max_and_min_of_two_tensors_are_maximum_and_minimum(device: str) -> None:
+    """torch.max(a, b) and a.max(b) with a tensor b: elementwise, not a reduction along b."""
+    a = [[1.0, 5.0], [3.0, -2.0]]
+    b = [0.0, 4.0]
+    for ours, numpy in ((lambda x, y: tg.max(x, y), np.maximum),
+                        (lambda x, y: x.max(y), np.maximum),
+                        (lambda x, y: tg.min(x, y), np.minimum),
+                        (lambda x, y: x.min(dim=y), np.minimum)):
+        x, y = (tg.tensor(v, dtype="float64", device=device, requires_grad=True) for v in (a, b))
+        out = ours(x, y)
+        np.testing.assert_array_equal(out.numpy(), numpy(a, b))
+        out.sum().backward()
+        wins = numpy(a, b) == np.array(a)
+        np.testing.assert_array_equal(x.grad.numpy(), wins)
+        np.testing.assert_array_equal(y.grad.numpy(), (~wins).sum(0))
+    assert tg.max(tg.tensor(a, device=device), 1).values.tolist() == [5.0, 3.0]  # an int: dim
 
 
 def test_maximum_ties_sum_to_one_with_a_number(device: str) -> None:

@@ -270,15 +270,16 @@ _ERF_TABLES = {np.dtype(np.float64): _erf_table(14),
 def _erf_numpy(x: np.ndarray) -> np.ndarray:
     """erf of a float32 or float64 array (see ``erf``)."""
     table = _ERF_TABLES[x.dtype]
-    a = np.fmin(np.abs(x), _ERF_TOP)  # fmin: NaN gives 6 here, and NaN at the end
-    u = a * (2 / _ERF_WIDTH)  # in [0, 2 * pieces]: the piece is u // 2, and s = u - its centre
-    piece = np.minimum(u.astype(np.intp) // 2, table.shape[1] - 1)
-    s = u - (2 * piece + 1).astype(x.dtype)
-    h = table[0].take(piece)
+    a = np.abs(x)
+    v = np.fmin(a, _ERF_TOP) * (1 / _ERF_WIDTH)  # pieces from 0; fmin: NaN gives 6, NaN at the end
+    start = np.floor(v)
+    piece = start.astype(np.intp)  # 12 at 6 and beyond: take(mode="clip") reads piece 11 there
+    s = (v - start) * 2 - 1  # the position in the piece, in [-1, 1)
+    h = table[0].take(piece, mode="clip")
     for row in table[1:]:
         h *= s
-        h += row.take(piece)
-    return np.where(np.abs(x) < _ERF_TOP, x * h, np.sign(x))
+        h += row.take(piece, mode="clip")
+    return np.where(a < _ERF_TOP, x * h, np.sign(x))
 
 
 def erf(x: Any) -> Any:
@@ -306,6 +307,7 @@ def einsum(subscripts: str, *arrays: Any) -> Any:
     """``einsum`` of NumPy or CuPy. Three or more operands, or two large ones, are contracted
     pairwise along an optimized path (which reaches BLAS); small ones directly, since finding
     a path costs more than the sum itself (25 us against 5 us for two 8x8 matrices)."""
-    xp = array_module_of(arrays[0])
+    # A number among GPU operands arrives as a NumPy scalar: the first array decides.
+    xp = next((array_module_of(a) for a in arrays if not isinstance(a, np.generic)), np)
     optimize = len(arrays) > 2 or (len(arrays) == 2 and max(a.size for a in arrays) >= 4096)
     return xp.einsum(subscripts, *arrays, optimize="greedy" if optimize else False)

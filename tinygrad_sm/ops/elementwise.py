@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 
-from ..function import Function
+import numpy as np
+
+from ..function import Function, is_grad_enabled
 from ..backend import array_module_of as _xp
 from ..backend import copy_array, erf
 
@@ -222,6 +224,12 @@ class Clone(Function):
         return (g,)
 
 
+def _xp2(a, b):
+    """The array module of a binary op: b's where a is a NumPy scalar, which is how a number
+    meets a GPU tensor (``where(c, 0.0, x)``, ``2 % x``)."""
+    return _xp(b) if isinstance(a, np.generic) else _xp(a)
+
+
 # ---------------------------------------------------------------------------------------------
 # Selecting and clamping. Their backward rules route the gradient with ``where`` rather than
 # multiplying it by a 0/1 mask, so that an inf or NaN gradient arriving for an element never
@@ -250,7 +258,7 @@ class Where(Function):
         self.cond = cond
 
     def forward(self, a, b):
-        return _xp(a).where(self.cond, a, b)
+        return _xp2(a, b).where(self.cond, a, b)
 
     def backward(self, g):
         zero = g._constant(_xp(g._array).zeros((), g.dtype))
@@ -266,7 +274,7 @@ class Maximum(Function):
     saves_inputs = saves_output = False  # the routes are kept as arrays
 
     def forward(self, a, b):
-        out = _xp(a).maximum(a, b)
+        out = _xp2(a, b).maximum(a, b)
         self.routes = _routes(a >= b, b >= a, out)
         return out
 
@@ -281,7 +289,7 @@ class Minimum(Function):
     saves_inputs = saves_output = False
 
     def forward(self, a, b):
-        out = _xp(a).minimum(a, b)
+        out = _xp2(a, b).minimum(a, b)
         self.routes = _routes(a <= b, b <= a, out)
         return out
 
@@ -383,7 +391,7 @@ class Remainder(Function):
     saves_inputs = saves_output = False  # the quotients are kept as an array
 
     def forward(self, a, b):
-        self.quotient, out = _xp(a).divmod(a, b)  # floor(a / b) and the remainder, together
+        self.quotient, out = _xp2(a, b).divmod(a, b)  # floor(a / b) and the remainder, together
         return out
 
     def backward(self, g):
@@ -399,12 +407,12 @@ class Fmod(Function):
     saves_output = False
 
     def forward(self, a, b):
-        return _xp(a).fmod(a, b)
+        return _xp2(a, b).fmod(a, b)
 
     def backward(self, g):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
-        quotient = _xp(a._array).trunc(a._array / b._array) if need_b else None
+        quotient = _xp2(a._array, b._array).trunc(a._array / b._array) if need_b else None
         return (g if need_a else None,
                 -g * g._constant(quotient) if need_b else None)
 
@@ -561,7 +569,7 @@ class Arctan2(Function):
     saves_output = False
 
     def forward(self, a, b):
-        return _xp(a).arctan2(a, b)
+        return _xp2(a, b).arctan2(a, b)
 
     def backward(self, g):
         a, b = self.inputs
@@ -715,6 +723,9 @@ class GELU(Function):
     u = sqrt(2/pi) (x + 0.044715 x**3), whose derivative is
     (1 + t) / 2 + x (1 - t**2) sqrt(2/pi) (1 + 3 * 0.044715 x**2) / 2, t = tanh u.
     Both are PyTorch's formulas, so the values match it to rounding.
+
+    Forward keeps Phi (or t) for backward: erf costs far more than the rest. Only when the
+    gradient is to be differentiated again does backward recompute them as Tensor ops.
     """
 
     saves_output = False
@@ -724,12 +735,21 @@ class GELU(Function):
 
     def forward(self, x):
         if self.approximate == "tanh":
-            u = _GELU_TANH_SCALE * (x + _GELU_TANH_CUBIC * x * x * x)
-            return (0.5 * x * (1 + _xp(x).tanh(u))).astype(x.dtype, copy=False)
-        return (0.5 * x * (1 + erf(x * math.sqrt(0.5)))).astype(x.dtype, copy=False)
+            self.t = _xp(x).tanh(_GELU_TANH_SCALE * (x + _GELU_TANH_CUBIC * x * x * x))
+            return (0.5 * x * (1 + self.t)).astype(x.dtype, copy=False)
+        self.cdf = (0.5 * (1 + erf(x * math.sqrt(0.5)))).astype(x.dtype, copy=False)
+        return x * self.cdf
 
     def backward(self, g):
         x = self.inputs[0]
+        if not is_grad_enabled():  # first order: from the kept arrays
+            a, xp = x._array, _xp(x._array)
+            if self.approximate == "tanh":
+                du = _GELU_TANH_SCALE * (1 + 3 * _GELU_TANH_CUBIC * a * a)
+                slope = 0.5 * (1 + self.t) + 0.5 * a * (1 - self.t * self.t) * du
+            else:
+                slope = self.cdf + a * xp.exp(-0.5 * a * a) * (1 / math.sqrt(2 * math.pi))
+            return (g * x._constant(slope.astype(a.dtype, copy=False)),)
         if self.approximate == "tanh":
             t = ((x + x * x * x * _GELU_TANH_CUBIC) * _GELU_TANH_SCALE).tanh()
             du = (x * x * (3 * _GELU_TANH_CUBIC) + 1) * _GELU_TANH_SCALE
@@ -740,15 +760,20 @@ class GELU(Function):
 
 
 class SiLU(Function):
-    """y = x sigmoid(x) (also called swish);  dy/dx = s (1 + x (1 - s)), s = sigmoid(x)."""
+    """y = x sigmoid(x) (also called swish);  dy/dx = s (1 + x (1 - s)), s = sigmoid(x).
+    Forward keeps s for a first-order backward."""
 
     saves_output = False
 
     def forward(self, x):
-        return x * sigmoid_array(x)
+        self.s = sigmoid_array(x)
+        return x * self.s
 
     def backward(self, g):
         x = self.inputs[0]
+        if not is_grad_enabled():
+            a, s = x._array, self.s
+            return (g * x._constant(s * (1 + a * (1 - s))),)
         s = x.sigmoid()
         return (g * s * (x * (1 - s) + 1),)
 
@@ -758,7 +783,7 @@ class LogAddExp(Function):
     dz/da = e**(a - z), dz/db = e**(b - z) (each at most 1: they are the two softmax weights)."""
 
     def forward(self, a, b):
-        return _xp(a).logaddexp(a, b)
+        return _xp2(a, b).logaddexp(a, b)
 
     def backward(self, g):
         a, b = self.inputs

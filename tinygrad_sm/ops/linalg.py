@@ -79,7 +79,8 @@ def parse_einsum(subscripts: str, shapes: list[tuple[int, ...]]) -> tuple[list[s
     if max(widths, default=0) > len(free):
         raise ValueError(f"einsum {subscripts!r}: too many axes for the 52 letters")
     broadcast = "".join(free[:max(widths, default=0)])
-    inputs = [sub.replace("...", broadcast[len(broadcast) - w:]) for sub, w in zip(operands, widths)]
+    inputs = [sub.replace("...", broadcast[len(broadcast) - w:])
+              for sub, w in zip(operands, widths)]
     if output is None:
         once = [c for c in sorted(set("".join(operands)) - set(".")) if left.count(c) == 1]
         output = broadcast + "".join(once)
