@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import tinygrad_sm as tg
-from tinygrad_sm import nn
+from tinygrad_sm import nn, serialization
 
 
 def _torch():
@@ -263,8 +263,6 @@ def test_batch_norm_state_is_buffers_not_parameters() -> None:
     assert list(nn.BatchNorm1d(2, track_running_stats=False).named_buffers()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="Module.state_dict, load_state_dict and load cover "
-                   "parameters only so far; buffers (running statistics) are to join them")
 def test_batch_norm_running_statistics_are_in_the_state_dict(tmp_path: Any) -> None:
     bn = nn.BatchNorm1d(2)
     bn(tg.randn(5, 2) * 3 + 1)
@@ -273,6 +271,108 @@ def test_batch_norm_running_statistics_are_in_the_state_dict(tmp_path: Any) -> N
     bn.save(tmp_path / "bn.npz")
     fresh = nn.BatchNorm1d(2).load(tmp_path / "bn.npz")
     np.testing.assert_array_equal(fresh.running_mean.numpy(), bn.running_mean.numpy())
+
+
+def _bn_net() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(12, 4), nn.BatchNorm1d(4))
+
+
+def _trained_bn_net() -> nn.Module:
+    tg.manual_seed(0)
+    net = _bn_net()
+    for _ in range(3):  # moves the running statistics away from their start (0, 1, 0 batches)
+        net(tg.randn(6, 1, 4, 4) * 2 + 0.5)
+    return net
+
+
+def test_a_batch_norm_model_round_trips_through_a_checkpoint(tmp_path: Any) -> None:
+    net = _trained_bn_net()
+    state = net.state_dict()
+    assert list(state) == ["0.weight", "0.bias",
+                           "1.weight", "1.bias", "1.running_mean", "1.running_var",
+                           "1.num_batches_tracked",
+                           "4.weight", "4.bias",
+                           "5.weight", "5.bias", "5.running_mean", "5.running_var",
+                           "5.num_batches_tracked"]  # PyTorch's keys, in PyTorch's order
+    assert state["1.num_batches_tracked"].dtype == np.int64 and state["1.num_batches_tracked"] == 3
+    net.save(tmp_path / "bn.npz")
+    with np.load(tmp_path / "bn.npz") as npz:
+        assert npz["5.num_batches_tracked"].dtype == np.int64
+
+    tg.manual_seed(1)
+    fresh = _bn_net()
+    buffers = [t._array for t in fresh.buffers()]
+    assert fresh.load(tmp_path / "bn.npz") is fresh
+    assert [t._array for t in fresh.buffers()] == buffers  # written in place, as parameters are
+    for name, value in fresh.state_dict().items():
+        np.testing.assert_array_equal(value, state[name], err_msg=name)
+        assert value.dtype == state[name].dtype, name
+    x = tg.randn(5, 1, 4, 4)
+    np.testing.assert_array_equal(fresh.eval()(x).numpy(), net.eval()(x).numpy())
+    # and in training, the counts carry on from the saved ones
+    fresh.train()(x)
+    assert int(fresh[1].num_batches_tracked.item()) == 4
+
+
+def test_the_state_dict_matches_pytorchs_keys_and_loads_into_torch() -> None:
+    torch = _torch()
+    net = _trained_bn_net()
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 3), torch.nn.BatchNorm2d(3), torch.nn.ReLU(),
+                                 torch.nn.Flatten(), torch.nn.Linear(12, 4), torch.nn.BatchNorm1d(4))
+    assert list(net.state_dict()) == list(theirs.state_dict())
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in net.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((5, 1, 4, 4)).astype(np.float32)
+    np.testing.assert_allclose(theirs.eval()(torch.from_numpy(x)).detach().numpy(),
+                               net.eval()(tg.tensor(x)).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_a_wrong_buffer_is_refused_and_nothing_changes(tmp_path: Any) -> None:
+    net = _trained_bn_net()
+    target = _bn_net()
+    before = target.state_dict()
+
+    def unchanged() -> None:
+        for name, value in target.state_dict().items():
+            np.testing.assert_array_equal(value, before[name], err_msg=name)
+
+    wrong_shape = {**net.state_dict(), "1.running_var": np.ones(4, np.float32)}
+    with pytest.raises(ValueError, match=r"'1.running_var' has shape \(4,\) in the state but "
+                                         r"\(3,\) in the model"):
+        target.load_state_dict(wrong_shape)
+    unchanged()
+    serialization.save_npz(tmp_path / "bad.npz", wrong_shape)
+    with pytest.raises(ValueError, match=r"bad.npz.*'1.running_var' has shape \(4,\) in the "
+                                         r"checkpoint"):
+        target.load(tmp_path / "bad.npz")
+    unchanged()
+
+    missing = {k: v for k, v in net.state_dict().items() if k != "5.num_batches_tracked"}
+    with pytest.raises(KeyError, match=r"missing keys \['5.num_batches_tracked'\]"):
+        target.load_state_dict(missing)  # e.g. a checkpoint of parameters only
+    with pytest.raises(TypeError, match=r"'1.num_batches_tracked' has dtype float64 in the state, "
+                                        r"but the buffer is int64; expected integers"):
+        target.load_state_dict({**net.state_dict(), "1.num_batches_tracked": np.array(3.7)})
+    with pytest.raises(ValueError, match=r"'1.num_batches_tracked' holds values outside the "
+                                         r"range of int64"):
+        target.load_state_dict({**net.state_dict(), "1.num_batches_tracked": np.array(2**64 - 1,
+                                                                                      np.uint64)})
+    with pytest.raises(ValueError, match=r"'5.running_mean' holds NaN or inf"):
+        target.load_state_dict({**net.state_dict(), "5.running_mean": np.full(4, np.nan, np.float32)})
+    unchanged()
+    target.load_state_dict({**net.state_dict(), "1.num_batches_tracked": np.array(3, np.int32)})
+    assert target[1].num_batches_tracked.dtype == np.int64
+    assert int(target[1].num_batches_tracked.item()) == 3
+
+
+def test_the_state_leaves_out_non_persistent_none_and_shared_buffers() -> None:
+    m = WithBuffer()  # scale; total; scratch (not persistent); nothing (None)
+    assert list(m.state_dict()) == ["scale", "total"]
+    outer = nn.Sequential(m, m, nn.Linear(2, 2))
+    outer[2].register_buffer("shared", m.total)
+    assert list(outer.state_dict()) == ["0.scale", "0.total", "2.weight", "2.bias"]
+    m.total = None  # a buffer set to None leaves the state, as in PyTorch
+    assert list(m.state_dict()) == ["scale"]
 
 
 # ------------------------------------------------------------------------- register_buffer

@@ -256,23 +256,46 @@ class Module:
 
     # ------------------------------------------------------------------ state
 
+    def _named_state(self) -> Iterator[tuple[str, Tensor]]:
+        """What a checkpoint holds, in PyTorch's order: module by module (``named_modules()``),
+        each module's own parameters, then its persistent buffers that are not None. A tensor
+        shared by two modules comes once, under its first name; buffers registered with
+        ``persistent=False`` never come."""
+        seen: dict[int, None] = {}
+        for module_name, module in self.named_modules():
+            prefix = f"{module_name}." if module_name else ""
+            for name, p in module._parameters.items():
+                if id(p) not in seen:
+                    seen[id(p)] = None
+                    yield prefix + name, p
+            for name, t in module._buffers.items():
+                if t is None or name in module._non_persistent_buffers or id(t) in seen:
+                    continue
+                seen[id(t)] = None
+                yield prefix + name, t
+
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter as a NumPy array, keyed by dotted name, in order."""
-        return {name: np.array(p.numpy(), copy=True) for name, p in self.named_parameters()}
+        """A copy of every parameter and persistent buffer (``register_buffer``) as a NumPy
+        array, keyed by dotted name, in order: each module's parameters, then its buffers
+        (``"0.weight"``, ``"0.bias"``, ``"0.running_mean"``, ...), as PyTorch orders them.
+        Buffers keep their dtype (BatchNorm's ``num_batches_tracked`` is an int64)."""
+        return {name: np.array(t.numpy(), copy=True) for name, t in self._named_state()}
 
     def _check_layout(self, layout: Mapping[str, tuple[tuple[int, ...], np.dtype] | None],
                       where: str, source: str) -> None:
         """Check names, dtypes and shapes (``layout``: name -> (shape, dtype)) against the
-        parameters, before any value is looked at. ``layout`` values may be None to check the
-        names alone. ``load_state_dict`` passes the arrays' layout, ``load`` the file's headers.
+        parameters and persistent buffers (``_named_state``), before any value is looked at.
+        ``layout`` values may be None to check the names alone. ``load_state_dict`` passes the
+        arrays' layout, ``load`` the file's headers.
 
         Raises ``KeyError`` for missing or unexpected names, ``TypeError`` for a dtype that is
-        not a number of the parameter's kind (a complex value for a real parameter, a bool),
-        ``ValueError`` for a wrong shape; each message names the culprit and the fix.
+        not a number of the tensor's kind (a complex value for a real tensor, a float for an
+        integer buffer such as a batch count, a bool for a number), ``ValueError`` for a wrong
+        shape; each message names the culprit and the fix.
         """
-        params = dict(self.named_parameters())
-        missing = [name for name in params if name not in layout]
-        unexpected = [name for name in layout if name not in params]
+        tensors = dict(self._named_state())
+        missing = [name for name in tensors if name not in layout]
+        unexpected = [name for name in layout if name not in tensors]
         if missing or unexpected:
             parts = []
             if missing:
@@ -281,32 +304,35 @@ class Module:
                 parts.append(f"unexpected keys {unexpected}")
             raise KeyError(
                 f"{where}: {' and '.join(parts)}; the {source} must come from a model of the "
-                f"same architecture (its keys are {list(params)})")
-        for name, p in params.items():
+                f"same architecture (its keys are {list(tensors)})")
+        for name, t in tensors.items():
             if layout[name] is None:
                 continue
             shape, dtype = layout[name]
-            allowed = "iufc" if p.dtype.kind == "c" else "iuf"
+            kind = _kind_of(t)
+            allowed, expected = _LOADABLE_KINDS[t.dtype.kind]
             if dtype.kind not in allowed:
                 raise TypeError(
-                    f"{where}: {name!r} has dtype {dtype} in the {source}, but the parameter is "
-                    f"{p.dtype}; expected {'numbers' if p.dtype.kind == 'c' else 'real numbers'} "
-                    "(integer or float)")
-            if tuple(shape) != p.shape:
+                    f"{where}: {name!r} has dtype {dtype} in the {source}, but the {kind} is "
+                    f"{t.dtype}; expected {expected}")
+            if tuple(shape) != t.shape:
                 raise ValueError(
-                    f"{where}: {name!r} has shape {tuple(shape)} in the {source} but {p.shape} in "
+                    f"{where}: {name!r} has shape {tuple(shape)} in the {source} but {t.shape} in "
                     f"the model; build the model with the same layer sizes as the one that was saved")
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Copy ``state`` (as returned by ``state_dict()``) into the parameters, in place.
+        """Copy ``state`` (as returned by ``state_dict()``) into the parameters and persistent
+        buffers, in place.
 
-        Strict: every parameter must be present with its exact shape, and nothing else may be;
-        the values must be real numbers (complex ones too for a complex parameter) that stay
-        finite when cast to the parameter's dtype (NaN and inf are the mark of a diverged run or
+        Strict: every parameter and persistent buffer must be present with its exact shape, and
+        nothing else may be; the values must be real numbers (complex ones too for a complex
+        tensor; integers that fit for an integer buffer such as ``num_batches_tracked``) that
+        stay finite when cast to the tensor's dtype (NaN and inf are the mark of a diverged run or
         a damaged file; a float64 1e300 would silently become inf in float32).
         Everything is checked before anything is copied, so a failed load changes nothing.
-        Values are cast to each parameter's dtype and moved to its device, and written into the
-        existing arrays, so an optimizer that holds these parameters keeps working.
+        Values are cast to each tensor's dtype and moved to its device, and written into the
+        existing arrays, so an optimizer that holds these parameters (and a layer that holds
+        its buffers) keeps working.
         """
         where = f"load_state_dict for {type(self).__name__}"
         if not isinstance(state, Mapping):
@@ -321,17 +347,26 @@ class Module:
             arrays[name] = array if hasattr(array, "shape") and hasattr(array, "dtype") else np.asarray(array)
         self._check_layout({name: (tuple(a.shape), a.dtype) for name, a in arrays.items()}, where, source)
         converted = {}
-        for name, p in self.named_parameters():
+        for name, t in self._named_state():
+            array = arrays[name]
+            if t.dtype.kind in "iu":  # an integer buffer (a count): every value must fit exactly
+                info = np.iinfo(t.dtype)
+                host = backend.to_device(array, "cpu")
+                if host.size and (int(host.min()) < info.min or int(host.max()) > info.max):
+                    raise ValueError(
+                        f"{where}: {name!r} holds values outside the range of {t.dtype} in the "
+                        f"{source} (from {int(host.min())} to {int(host.max())}); they would wrap "
+                        "around: the file must come from a model of the same kind")
             with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
-                value = backend.to_device(arrays[name], p.device).astype(p.dtype, copy=False)
-            if not bool(backend.array_module(p.device).isfinite(value).all()):
-                raise ValueError(f"{where}: {name!r} holds NaN or inf in the {source} (once cast to {p.dtype}); a "
-                                 "model's weights must be finite: load a checkpoint saved before "
-                                 "training diverged")
+                value = backend.to_device(array, t.device).astype(t.dtype, copy=False)
+            if t.dtype.kind in "fc" and not bool(backend.array_module(t.device).isfinite(value).all()):
+                raise ValueError(f"{where}: {name!r} holds NaN or inf in the {source} (once cast to "
+                                 f"{t.dtype}); a model's weights and running statistics must be "
+                                 "finite: load a checkpoint saved before training diverged")
             converted[name] = value
-        for name, p in self.named_parameters():
-            p._array[...] = converted[name]
-            mark_written(p)
+        for name, t in self._named_state():
+            t._array[...] = converted[name]
+            mark_written(t)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write ``state_dict()`` to ``path`` as an ``.npz`` file, atomically.
@@ -355,7 +390,7 @@ class Module:
         """
         path = os.fspath(path)
         where = f"cannot load checkpoint {path!r} into {type(self).__name__}"
-        sizes = [math.prod(p.shape) for p in self.parameters()]
+        sizes = [math.prod(t.shape) for _, t in self._named_state()]
         try:
             with serialization.NpzReader(path, max_size=serialization.max_npz_size(sizes)) as npz:
                 self._check_layout(dict.fromkeys(npz.names), where, "checkpoint")
@@ -386,3 +421,18 @@ class Module:
         lines.append(")")
         return "\n".join(lines)
 
+
+
+# What a value loaded into a tensor of each dtype kind may be (numbers of a kind that converts
+# without losing meaning), and how an error says it.
+_LOADABLE_KINDS: dict[str, tuple[str, str]] = {
+    "c": ("iufc", "numbers (integer, float or complex)"),
+    "f": ("iuf", "real numbers (integer or float)"),
+    "i": ("iu", "integers (a float would be truncated)"),
+    "u": ("iu", "integers (a float would be truncated)"),
+    "b": ("b", "booleans"),
+}
+
+
+def _kind_of(t: Tensor) -> str:
+    return "parameter" if isinstance(t, Parameter) else "buffer"
