@@ -374,3 +374,262 @@ def test_trajectories_match_torch(opt_name, hyper):
     ours = our_trajectory(opt_name, hyper, w0, x, y, 8)
     theirs = torch_trajectory(torch, opt_name, hyper, w0, x, y, 8)
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+# ---------------------------------------------------------------------- RMSprop and AdamW
+
+@pytest.mark.parametrize("opt_name, hyper", [
+    ("RMSprop", {}),
+    ("RMSprop", {"lr": 0.02, "alpha": 0.9, "eps": 1e-6}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.8}),
+    ("RMSprop", {"lr": 0.01, "centered": True}),
+    ("RMSprop", {"lr": 0.01, "alpha": 0.95, "weight_decay": 0.1, "momentum": 0.5, "centered": True}),
+    ("AdamW", {}),
+    ("AdamW", {"lr": 0.05}),
+    ("AdamW", {"lr": 0.02, "betas": (0.5, 0.9), "eps": 1e-6, "weight_decay": 0.3}),
+])
+def test_rmsprop_and_adamw_trajectories_match_torch(opt_name, hyper):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((10, 3)), rng.standard_normal((10, 2))
+    w0 = rng.standard_normal((3, 2))
+    ours = our_trajectory(opt_name, hyper, w0, x, y, 8)
+    theirs = torch_trajectory(torch, opt_name, hyper, w0, x, y, 8)
+    assert not np.allclose(ours[-1], w0)  # the steps did something
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_rmsprop_two_steps_by_hand():
+    lr, a, eps = 0.1, 0.9, 1e-8
+    g1, g2 = GRADS[:2]
+    s1 = (1 - a) * g1**2
+    p1 = np.array([1.0, -2.0]) - lr * g1 / (np.sqrt(s1) + eps)  # lr / sqrt(0.1) * sign(g1)
+    s2 = a * s1 + (1 - a) * g2**2
+    p2 = p1 - lr * g2 / (np.sqrt(s2) + eps)
+    np.testing.assert_allclose(p1, [1 - lr / math.sqrt(0.1), -2 - lr / math.sqrt(0.1)], rtol=1e-7)
+    h = run_steps(optim.RMSprop, GRADS[:2], lr=lr, alpha=a, eps=eps)
+    np.testing.assert_allclose(h, [p1, p2], rtol=1e-14)
+
+
+def test_rmsprop_centered_with_momentum_and_weight_decay_by_hand():
+    lr, a, eps, mu, wd = 0.05, 0.8, 1e-6, 0.7, 0.1
+    p, s, m, buf = np.array([1.0, -2.0]), np.zeros(2), np.zeros(2), np.zeros(2)
+    expected = []
+    for g in GRADS:
+        g = g + wd * p
+        s = a * s + (1 - a) * g * g
+        m = a * m + (1 - a) * g
+        buf = mu * buf + g / (np.sqrt(s - m * m) + eps)
+        p = p - lr * buf
+        expected.append(p)
+    h = run_steps(optim.RMSprop, lr=lr, alpha=a, eps=eps, momentum=mu, weight_decay=wd,
+                  centered=True)
+    np.testing.assert_allclose(h, expected, rtol=1e-13)
+
+
+def test_adamw_decays_the_weights_apart_from_the_gradient():
+    opt = optim.AdamW([tg.zeros(2, requires_grad=True)])
+    assert (opt.lr, opt.betas, opt.eps, opt.weight_decay) == (1e-3, (0.9, 0.999), 1e-8, 1e-2)
+    assert isinstance(opt, optim.Adam)  # as in PyTorch, and with Adam's state
+    p0 = np.array([1.0, -2.0])
+    # step 1: p = p0 (1 - lr wd), then Adam's first step, lr * sign(g)
+    expected = p0 * (1 - 0.1 * 0.5) - 0.1 * GRADS[0] / (np.abs(GRADS[0]) + 1e-8)
+    h = run_steps(optim.AdamW, GRADS[:1], lr=0.1, weight_decay=0.5)
+    np.testing.assert_allclose(h[0], expected, rtol=1e-14)
+    # Adam's weight decay is another rule; without decay the two are the same
+    assert not np.allclose(run_steps(optim.Adam, lr=0.1, weight_decay=0.5)[-1],
+                           run_steps(optim.AdamW, lr=0.1, weight_decay=0.5)[-1])
+    np.testing.assert_array_equal(run_steps(optim.Adam, lr=0.1),
+                                  run_steps(optim.AdamW, lr=0.1, weight_decay=0.0))
+
+
+@pytest.mark.parametrize("opt_class, hyper", [
+    (optim.RMSprop, {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.1, "centered": True}),
+    (optim.AdamW, {"lr": 0.1, "weight_decay": 0.1})], ids=["rmsprop", "adamw"])
+def test_rmsprop_and_adamw_mechanics(device, opt_class, hyper):
+    np.testing.assert_allclose(run_steps(opt_class, device=device, **hyper),
+                               run_steps(opt_class, **hyper), rtol=1e-12)
+    p = tg.tensor([[1.0, 2.0], [3.0, 4.0]], device=device, requires_grad=True)
+    q = tg.tensor([5.0], device=device, requires_grad=True)
+    opt = opt_class([p, q], **hyper)
+    array = p._array
+    p.sum().backward()
+    grad_before = p.grad.numpy().copy()
+    recorded = (p * p).sum()  # saves p for its backward
+    opt.step()
+    assert p._array is array and p.dtype == np.float32 and p.is_leaf
+    np.testing.assert_array_equal(p.grad.numpy(), grad_before)
+    with pytest.raises(RuntimeError, match="changed by an in-place operation"):
+        recorded.backward()  # the step counted as an in-place write
+    assert q.tolist() == [5.0] and opt.state[1] == {}
+    # a 0-d parameter follows the 1-element trajectory (NumPy's 0-d results are scalars)
+    scalar, vector = tg.tensor(1.0, requires_grad=True), tg.tensor([1.0], requires_grad=True)
+    opts = opt_class([scalar], **hyper), opt_class([vector], **hyper)
+    for _ in range(3):
+        for o, t in zip(opts, (scalar, vector)):
+            o.zero_grad()
+            (t * t * 3.0).sum().backward()
+            o.step()
+    assert scalar.shape == () and scalar.item() == vector.item() != 1.0
+
+
+def test_rmsprop_and_adamw_train_a_model():
+    tg.manual_seed(0)
+    x = tg.randn(64, 3)
+    y = x @ tg.tensor([[1.0], [-2.0], [0.5]]) + 0.3
+    for opt_class, hyper in [(optim.RMSprop, {"lr": 0.01}), (optim.AdamW, {"lr": 0.05})]:
+        model = nn.Linear(3, 1)
+        opt = opt_class(model.parameters(), **hyper)
+        first = nn.functional.mse_loss(model(x), y).item()
+        train(model, opt, x, y, 200)
+        assert nn.functional.mse_loss(model(x), y).item() < 1e-2 * first, opt_class
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"lr": 0.0}, ValueError, "RMSprop: lr must be > 0, got 0.0"),
+    ({"alpha": 1.0}, ValueError, r"alpha must be in \[0, 1\), got 1.0"),
+    ({"alpha": -0.1}, ValueError, r"alpha must be in \[0, 1\), got -0.1"),
+    ({"eps": -1e-8}, ValueError, "eps must be >= 0"),
+    ({"weight_decay": -1}, ValueError, "weight_decay must be >= 0, got -1"),
+    ({"momentum": float("nan")}, ValueError, "momentum must be >= 0, got nan"),
+    ({"centered": 1}, TypeError, "centered must be True or False, got 1"),
+    ({"alpha": "0.9"}, TypeError, "alpha must be a number"),
+])
+def test_rmsprop_rejects_bad_hyperparameters(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        optim.RMSprop([param()], **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"lr": -1.0}, "AdamW: lr must be > 0"),
+    ({"betas": (0.9, 1.0)}, r"AdamW: betas\[1\] must be in \[0, 1\), got 1.0"),
+    ({"betas": (0.9,)}, "AdamW: betas must be a pair"),
+    ({"eps": -1.0}, "AdamW: eps must be >= 0"),
+    ({"weight_decay": -0.01}, "AdamW: weight_decay must be >= 0"),
+])
+def test_adamw_rejects_bad_hyperparameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        optim.AdamW([param()], **kwargs)
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: optim.RMSprop(ps, lr=0.01),
+    lambda ps: optim.RMSprop(ps, lr=0.01, alpha=0.9, momentum=0.5, centered=True,
+                             weight_decay=0.01),
+    lambda ps: optim.AdamW(ps, lr=0.01, betas=(0.8, 0.99), weight_decay=0.1)],
+    ids=["rmsprop", "rmsprop-centered-momentum", "adamw"])
+def test_rmsprop_and_adamw_resume_the_same_trajectory(make, tmp_path):
+    tg.manual_seed(1)
+    x, y = tg.randn(16, 3), tg.randn(16, 2)
+    tg.manual_seed(2)
+    reference = nn.Linear(3, 2)
+    train(reference, make(reference.parameters()), x, y, 5)
+
+    for through_file in (False, True):
+        tg.manual_seed(2)
+        first = nn.Linear(3, 2)
+        first_opt = make(first.parameters())
+        train(first, first_opt, x, y, 2)
+        resumed = nn.Linear(3, 2)
+        resumed.load_state_dict(first.state_dict())
+        resumed_opt = make(resumed.parameters())
+        resumed_opt.lr = 123.0  # overwritten by the load
+        if through_file:
+            first_opt.save(tmp_path / "opt.npz")
+            assert resumed_opt.load(tmp_path / "opt.npz") is resumed_opt
+        else:
+            resumed_opt.load_state_dict(first_opt.state_dict())
+        assert resumed_opt.state_dict()["hyperparameters"] == first_opt.state_dict()["hyperparameters"]
+        train(resumed, resumed_opt, x, y, 3)
+        for name, value in reference.state_dict().items():
+            np.testing.assert_array_equal(resumed.state_dict()[name], value)
+
+
+def rmsprop_state(**hyper):
+    p = param()
+    opt = optim.RMSprop([p], **hyper)
+    p.grad = tg.tensor([1.0, -2.0])
+    opt.step()
+    return opt.state_dict()
+
+
+def test_rmsprop_state_holds_pytorchs_buffers_and_loads_the_saved_settings(tmp_path):
+    assert sorted(rmsprop_state()["state"][0]) == ["square_avg", "step"]
+    saved = rmsprop_state(momentum=0.9, centered=True)
+    assert sorted(saved["state"][0]) == ["grad_avg", "momentum_buffer", "square_avg", "step"]
+    # loaded into a plain RMSprop, the saved momentum and centering come with their buffers
+    opt = optim.RMSprop([param()])
+    opt.load_state_dict(saved)
+    assert opt.momentum == 0.9 and opt.centered is True
+    assert sorted(opt.state[0]) == ["grad_avg", "momentum_buffer", "square_avg", "step"]
+    source = optim.RMSprop([param()], momentum=0.9, centered=True)
+    source.load_state_dict(saved)
+    source.save(tmp_path / "rms.npz")
+    from_file = optim.RMSprop([param()]).load(tmp_path / "rms.npz")
+    assert from_file.momentum == 0.9 and from_file.centered is True
+    for key, value in saved["state"][0].items():
+        np.testing.assert_array_equal(from_file.state[0][key], value)
+    # and the other way: a plain state into a centered optimizer with momentum
+    plain = optim.RMSprop([param()], momentum=0.9, centered=True)
+    plain.load_state_dict(rmsprop_state())
+    assert plain.momentum == 0.0 and plain.centered is False and sorted(plain.state[0]) == [
+        "square_avg", "step"]
+
+
+def test_rmsprop_settings_changed_between_steps_keep_the_state_loadable():
+    p = param()
+    opt = optim.RMSprop([p], lr=0.1)
+    p.grad = tg.ones(2)
+    opt.step()
+    opt.momentum, opt.centered = 0.9, True  # the new buffers start at zero, as on a first step
+    saved = opt.state_dict()
+    assert not saved["state"][0]["momentum_buffer"].any() and not saved["state"][0]["grad_avg"].any()
+    optim.RMSprop([param()]).load_state_dict(saved)
+    opt.momentum = 0.0
+    assert "momentum_buffer" not in opt.state_dict()["state"][0]
+    opt.step()
+    assert sorted(opt.state[0]) == ["grad_avg", "square_avg", "step"]
+
+
+@pytest.mark.parametrize("change, error, message", [
+    (lambda s: s["state"][0].pop("momentum_buffer"), KeyError,
+     r"parameter 0 has keys \['square_avg', 'step'\], expected \['momentum_buffer', 'square_avg', 'step'\]"),
+    (lambda s: s["state"][0].update(grad_avg=np.zeros(2)), KeyError, "has keys"),
+    (lambda s: s["state"][0].update(square_avg=np.array([1.0, -1.0])), ValueError,
+     "'square_avg' of parameter 0 holds negative values"),
+    (lambda s: s["state"][0].update(momentum_buffer=np.array([np.inf, 0.0])), ValueError,
+     "'momentum_buffer' of parameter 0 holds NaN or inf"),
+    (lambda s: s["state"][0].update(step=-1), ValueError, "'step' of parameter 0 must be a non-negative"),
+    (lambda s: s["hyperparameters"].update(centered=0), TypeError,
+     "centered must be True or False, got 0"),
+    (lambda s: s["hyperparameters"].update(alpha=1.5), ValueError, r"alpha must be in \[0, 1\)"),
+    (lambda s: s["hyperparameters"].update(momentum="x"), TypeError, "momentum must be a number"),
+])
+def test_rmsprop_load_checks_every_field_and_changes_nothing(change, error, message):
+    saved = rmsprop_state(momentum=0.9)
+    change(saved)
+    opt = optim.RMSprop([param()], lr=0.5)
+    with pytest.raises(error, match=message):
+        opt.load_state_dict(saved)
+    assert opt.lr == 0.5 and opt.momentum == 0.0 and opt.state == [{}]
+    assert opt.buffers == ("square_avg",)
+
+
+def test_rmsprop_load_of_a_file_checks_names_and_headers(tmp_path):
+    from tinygrad_sm import serialization
+    saved = serialization.flatten_state(rmsprop_state(momentum=0.9))
+    opt = optim.RMSprop([param()])
+    serialization.save_npz(tmp_path / "short.npz",
+                           {k: v for k, v in saved.items() if k != "state.0.square_avg"})
+    with pytest.raises(KeyError, match=r"missing keys \['state.0.square_avg'\]"):
+        opt.load(tmp_path / "short.npz")
+    serialization.save_npz(tmp_path / "odd.npz", {**saved, "state.0.velocity": np.zeros(2)})
+    with pytest.raises(KeyError, match=r"unexpected keys \['state.0.velocity'\]"):
+        opt.load(tmp_path / "odd.npz")
+    serialization.save_npz(tmp_path / "shape.npz", {**saved, "state.0.momentum_buffer": np.zeros(3)})
+    with pytest.raises(ValueError, match=r"'state.0.momentum_buffer' has shape \(3,\), expected \(2,\)"):
+        opt.load(tmp_path / "shape.npz")
+    serialization.save_npz(tmp_path / "flag.npz", {**saved, "hyperparameters.centered": np.array(1)})
+    with pytest.raises(TypeError, match="'hyperparameters.centered' has dtype int64; expected a bool"):
+        opt.load(tmp_path / "flag.npz")
+    assert opt.momentum == 0.0 and opt.state == [{}]

@@ -1,4 +1,5 @@
-"""Optimizers: ``SGD`` (with momentum, weight decay, Nesterov) and ``Adam``, with PyTorch's rules.
+"""Optimizers: ``SGD`` (with momentum, weight decay, Nesterov), ``Adam``, ``RMSprop`` and
+``AdamW``, with PyTorch's rules.
 
 The training loop they serve::
 
@@ -27,7 +28,7 @@ from . import backend, serialization
 from .autograd import mark_written
 from .tensor import Tensor
 
-__all__ = ["Optimizer", "SGD", "Adam"]
+__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "AdamW"]
 
 
 class Optimizer:
@@ -339,6 +340,231 @@ class Adam(Optimizer):
                 state["exp_avg"] = xp.zeros_like(p._array)
                 state["exp_avg_sq"] = xp.zeros_like(p._array)
             state["step"] += 1
+            t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+            m *= beta1
+            m += (1 - beta1) * g
+            v *= beta2
+            squared = g * g
+            squared *= 1 - beta2
+            v += squared
+            denom = xp.sqrt(v)
+            denom /= math.sqrt(1 - beta2 ** t)
+            denom += eps
+            update = m / denom
+            update *= lr / (1 - beta1 ** t)
+            p._array -= update
+            mark_written(p)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton's lecture 6e, 2012), with PyTorch's update rule. For each parameter p
+    with gradient g (``square_avg``, ``grad_avg`` and ``momentum_buffer`` start at 0):
+
+        g = g + weight_decay * p
+        square_avg = alpha * square_avg + (1 - alpha) * g**2
+        grad_avg = alpha * grad_avg + (1 - alpha) * g              (only when centered)
+        avg = sqrt(square_avg - grad_avg**2) + eps if centered else sqrt(square_avg) + eps
+        buf = momentum * buf + g / avg;  p = p - lr * buf           (when momentum > 0)
+        p = p - lr * g / avg                                        (otherwise)
+
+    Each coordinate's step is scaled by a running estimate of its gradient's size (``centered``:
+    of its standard deviation), so steep and flat directions move at comparable speeds. Unlike
+    Adam there is no bias correction: the first steps are larger, by up to 1 / sqrt(1 - alpha).
+
+    The state holds ``step``, ``square_avg``, and ``momentum_buffer`` when momentum > 0 and
+    ``grad_avg`` when centered, as PyTorch's does. Setting ``opt.momentum`` or ``opt.centered``
+    later is allowed: a newly needed buffer starts at zero, as on a first step, and one no
+    longer needed is dropped.
+    """
+
+    hyperparameters = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered")
+    counters = ("step",)
+    nonnegative_buffers = ("square_avg",)
+    optional_buffers = ("momentum_buffer", "grad_avg")
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 0.01, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False) -> None:
+        self._loading_buffers: tuple[str, ...] | None = None
+        super().__init__(params)
+        self._set_hyperparameters(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                  momentum=momentum, centered=centered)
+
+    @property
+    def buffers(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The per-parameter arrays the hyperparameters call for (while a state is loaded:
+        those its saved hyperparameters call for)."""
+        if self._loading_buffers is not None:
+            return self._loading_buffers
+        return _rmsprop_buffers(self.momentum, self.centered)
+
+    def _set_hyperparameters(self, lr: float, alpha: float, eps: float, weight_decay: float,
+                             momentum: float, centered: bool) -> None:
+        self._check_hyperparameters(lr, alpha, eps, weight_decay, momentum, centered)
+        self.lr, self.alpha, self.eps = float(lr), float(alpha), float(eps)
+        self.weight_decay, self.momentum = float(weight_decay), float(momentum)
+        self.centered = bool(centered)
+
+    @staticmethod
+    def _check_hyperparameters(lr: float, alpha: float, eps: float, weight_decay: float,
+                               momentum: float, centered: bool) -> None:
+        _check_number("RMSprop", "lr", lr, "> 0", lambda v: v > 0)
+        # alpha = 1 would freeze square_avg at 0, and every step would be g / eps.
+        _check_number("RMSprop", "alpha", alpha, "in [0, 1)", lambda v: 0 <= v < 1)
+        _check_number("RMSprop", "eps", eps, ">= 0", lambda v: v >= 0)
+        _check_number("RMSprop", "weight_decay", weight_decay, ">= 0", lambda v: v >= 0)
+        _check_number("RMSprop", "momentum", momentum, ">= 0", lambda v: v >= 0)
+        if not isinstance(centered, (bool, np.bool_)):
+            raise TypeError(f"RMSprop: centered must be True or False, got {centered!r}")
+
+    def _fit_state(self, p: Tensor, state: dict[str, Any]) -> None:
+        """Give a started state exactly the buffers the hyperparameters call for now."""
+        needed = self.buffers
+        for name in self.optional_buffers:
+            if name in needed and name not in state:
+                state[name] = backend.array_module(p.device).zeros_like(p._array)
+            elif name not in needed:
+                state.pop(name, None)
+
+    def state_dict(self) -> dict[str, Any]:
+        for p, state in zip(self.params, self.state):
+            if state:
+                self._fit_state(p, state)  # as the next step would: the saved state fits
+        return super().state_dict()
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """As ``Optimizer.load_state_dict``; each parameter's saved state must hold the buffers
+        that the *saved* momentum and centered call for."""
+        hyper = state_dict.get("hyperparameters") if isinstance(state_dict, Mapping) else None
+        if isinstance(hyper, Mapping) and set(hyper) == set(self.hyperparameters):
+            # The saved values are checked first, so that a bad one is reported as itself
+            # rather than as the buffers it calls for.
+            self._check_hyperparameters(**hyper)
+            self._loading_buffers = _rmsprop_buffers(hyper["momentum"], hyper["centered"])
+        # Otherwise Optimizer.load_state_dict reports the missing or unexpected names.
+        try:
+            super().load_state_dict(state_dict)
+        finally:
+            self._loading_buffers = None
+
+    def _file_layout(self) -> dict[str, tuple[tuple[int, ...], str]]:
+        # A file may hold the optional buffers whatever this optimizer's momentum and centered
+        # are: load_state_dict checks them against the file's own.
+        layout = super()._file_layout()
+        for i, p in enumerate(self.params):
+            for key in self.optional_buffers:
+                layout[f"state.{i}.{key}"] = (p.shape, "iufc" if p.dtype.kind == "c" else "iuf")
+        return layout
+
+    def _check_file_names(self, names: list[str], layout: Mapping[str, Any], where: str) -> None:
+        present = set(names)
+        unexpected = [key for key in names if key not in layout]
+        missing = [f"hyperparameters.{key}" for key in self.hyperparameters
+                   if f"hyperparameters.{key}" not in present]
+        for i in range(len(self.params)):
+            group = [f"state.{i}.{key}" for key in self.counters + ("square_avg",)]
+            optional = [f"state.{i}.{key}" for key in self.optional_buffers]
+            if any(key in present for key in group + optional):
+                missing += [key for key in group if key not in present]
+        if missing or unexpected:
+            raise KeyError(f"{where}: missing keys {missing}, unexpected keys {unexpected}; the "
+                           "file must come from optimizer.save() of an RMSprop over the "
+                           "parameters of the same model")
+
+    def step(self) -> None:
+        lr, alpha, eps = self.lr, self.alpha, self.eps
+        weight_decay, momentum, centered = self.weight_decay, self.momentum, self.centered
+        for p, state in zip(self.params, self.state):
+            if p.grad is None:
+                continue
+            xp = backend.array_module(p.device)
+            g = p.grad._array  # may share memory with other gradients: never written to
+            if weight_decay != 0:
+                g = g + weight_decay * p._array
+            if not state:
+                state["step"] = 0
+                state["square_avg"] = xp.zeros_like(p._array)
+            self._fit_state(p, state)
+            state["step"] += 1
+            square_avg = state["square_avg"]
+            square_avg *= alpha
+            squared = g * g
+            squared *= 1 - alpha
+            square_avg += squared
+            if centered:
+                grad_avg = state["grad_avg"]
+                grad_avg += (1 - alpha) * (g - grad_avg)  # = alpha * grad_avg + (1 - alpha) * g
+                # An uncentered second moment minus the squared mean: a variance, never negative
+                # in exact arithmetic; rounding could make it -1e-20, whose sqrt is NaN.
+                avg = xp.sqrt(xp.maximum(square_avg - grad_avg * grad_avg, 0))
+            else:
+                avg = xp.sqrt(square_avg)
+            avg += eps
+            if momentum > 0:
+                buf = state["momentum_buffer"]
+                buf *= momentum
+                buf += g / avg
+                p._array -= lr * buf
+            else:
+                update = g / avg
+                update *= lr
+                p._array -= update
+            mark_written(p)
+
+
+def _rmsprop_buffers(momentum: float, centered: bool) -> tuple[str, ...]:
+    """The per-parameter arrays of an RMSprop state, as PyTorch keeps them."""
+    return (("square_avg",) + (("momentum_buffer",) if momentum > 0 else ())
+            + (("grad_avg",) if centered else ()))
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019), with PyTorch's update rule.
+    For each parameter p with gradient g, at its t-th step (t = 1, 2, ...):
+
+        p = p - lr * weight_decay * p               (the decay, apart from the gradient)
+        m = beta1 * m + (1 - beta1) * g             (m and v start at 0)
+        v = beta2 * v + (1 - beta2) * g**2
+        p = p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+
+    Adam's ``weight_decay`` adds ``weight_decay * p`` to the gradient, so the decay is divided
+    by sqrt(v) like the gradient is, and weights with large gradients are hardly decayed.
+    AdamW shrinks every weight by the same factor ``1 - lr * weight_decay`` instead, and the
+    moments see the loss's gradient alone. Hence its default ``weight_decay=1e-2`` (Adam's is 0).
+    The state and its checks are Adam's (``step``, ``exp_avg``, ``exp_avg_sq``).
+    """
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    def _set_hyperparameters(self, lr: float, betas: tuple[float, float], eps: float,
+                             weight_decay: float) -> None:
+        _check_number("AdamW", "lr", lr, "> 0", lambda v: v > 0)
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+            raise ValueError(f"AdamW: betas must be a pair (beta1, beta2), got {betas!r}")
+        for i, beta in enumerate(betas):
+            _check_number("AdamW", f"betas[{i}]", beta, "in [0, 1)", lambda v: 0 <= v < 1)
+        _check_number("AdamW", "eps", eps, ">= 0", lambda v: v >= 0)
+        _check_number("AdamW", "weight_decay", weight_decay, ">= 0", lambda v: v >= 0)
+        self.lr, self.betas = float(lr), (float(betas[0]), float(betas[1]))
+        self.eps, self.weight_decay = float(eps), float(weight_decay)
+
+    def step(self) -> None:
+        lr, (beta1, beta2), eps, weight_decay = self.lr, self.betas, self.eps, self.weight_decay
+        for p, state in zip(self.params, self.state):
+            if p.grad is None:
+                continue
+            xp = backend.array_module(p.device)
+            g = p.grad._array  # may share memory with other gradients: never written to
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = xp.zeros_like(p._array)
+                state["exp_avg_sq"] = xp.zeros_like(p._array)
+            state["step"] += 1
+            if weight_decay != 0:  # before the moments, on the weights as they were
+                p._array *= 1 - lr * weight_decay
             t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
             m *= beta1
             m += (1 - beta1) * g
