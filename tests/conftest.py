@@ -14,7 +14,13 @@ Devices
 """
 import os
 
-import pytest
+# The tests' matrices are small, and CI has two cores: one BLAS thread is the fastest, and the
+# only setting whose speed does not collapse when other processes want the cores too. Set
+# before NumPy is first imported (below, through tinygrad_sm), where BLAS reads it.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings
 
 import tinygrad_sm as tg

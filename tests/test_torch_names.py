@@ -270,3 +270,58 @@ def test_one_step_of_3_6_from_scratch_matches_pytorch():
     atol = 16 * np.finfo(np.float32).eps
     for o, t in zip(ours[1] + ours[2:], theirs[1] + theirs[2:]):
         np.testing.assert_allclose(o, t, rtol=1e-5, atol=atol)
+
+
+def test_conversion_and_view_spellings_match_pytorch():
+    torch = pytest.importorskip("torch")
+    values = [[1.5, -2.5, 3.0], [0.0, 7.25, -1.0]]
+    x, xt = tg.tensor(values), torch.tensor(values)
+    for name in ("float", "double", "half", "long", "int", "bool"):
+        ours, theirs = getattr(x, name)(), getattr(xt, name)()
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), name
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert x.view(3, 2).tolist() == xt.view(3, 2).tolist()
+    assert x.view(-1).shape == (6,) and x.t().tolist() == xt.t().tolist()
+    assert tg.tensor([1.0, 2.0]).t().shape == (2,)
+    with pytest.raises(ValueError, match="at most 2 dimensions"):
+        tg.zeros(2, 3, 4).t()
+
+
+def test_floor_division_and_in_place_remainder_match_pytorch():
+    torch = pytest.importorskip("torch")
+    a, b = [7, -7, 9, -1], [2, 2, -4, 3]
+    ours = tg.tensor(a) // tg.tensor(b)
+    assert ours.dtype == np.int64 and ours.tolist() == torch.floor_divide(
+        torch.tensor(a), torch.tensor(b)).tolist()
+    assert (tg.tensor([1.0, 2.5]) // 0.5).tolist() == [2.0, 5.0] and (7 // tg.tensor([2])).tolist() == [3]
+    x = tg.tensor([5.0, -5.0, 7.5])
+    x %= 2
+    xt = torch.tensor([5.0, -5.0, 7.5])
+    xt %= 2
+    assert x.tolist() == xt.tolist()
+
+
+@pytest.mark.parametrize("name, args", [("relu", ()), ("sigmoid", ()), ("tanh", ()),
+                                        ("leaky_relu", (0.2,)), ("elu", (0.5,)), ("gelu", ()),
+                                        ("silu", ()), ("softplus", (2.0,)), ("hardtanh", ())])
+def test_functional_activations_match_pytorch(name, args):
+    torch = pytest.importorskip("torch")
+    values = np.linspace(-3, 3, 13)
+    ours = getattr(tg.nn.functional, name)(tg.tensor(values), *args).numpy()
+    theirs = getattr(torch.nn.functional, name)(torch.tensor(values), *args).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+def test_functional_pad_and_one_hot_match_pytorch():
+    torch = pytest.importorskip("torch")
+    image = np.arange(24.0).reshape(1, 2, 3, 4)
+    for pad, mode in [((1, 2), "constant"), ((1, 1, 2, 0), "reflect"),
+                      ((2, 1, 1, 1), "replicate"), ((1, 2, 2, 1), "circular")]:
+        ours = tg.nn.functional.pad(tg.tensor(image), pad, mode=mode).numpy()
+        theirs = torch.nn.functional.pad(torch.tensor(image), pad, mode=mode).numpy()
+        np.testing.assert_array_equal(ours, theirs, err_msg=f"{pad} {mode}")
+    labels = [0, 3, 1]
+    assert tg.nn.functional.one_hot(tg.tensor(labels), 4).tolist() == \
+        torch.nn.functional.one_hot(torch.tensor(labels), 4).tolist()
+    with pytest.raises(ValueError, match="pairs"):
+        tg.nn.functional.pad(tg.tensor(image), (1, 2, 3))

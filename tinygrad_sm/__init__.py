@@ -21,7 +21,7 @@ from .functions import *  # noqa: F401,F403  (matmul, exp, ...: the torch-level 
 from .functions import __all__ as _functions
 from .gradcheck import gradcheck, gradgradcheck
 from .random import manual_seed
-from . import cuda, nn, optim  # noqa: E402  (tg.cuda, tg.nn, tg.optim, as in torch)
+from . import cuda, nn, optim, utils  # tg.cuda, tg.nn, tg.optim, tg.utils.data, as in torch
 
 # The dtypes, by NumPy's names and PyTorch's (tg.float is float32 and tg.long int64, as in torch).
 float16 = half = _np.dtype("float16")
@@ -42,6 +42,6 @@ __all__ = [
     "is_grad_enabled", "Function", "detect_anomaly", "gradcheck", "gradgradcheck",
     "cuda_available", "device",
     "float16", "half", "float32", "float", "float64", "double", "int8", "int16", "short",
-    "int32", "int", "int64", "long", "uint8", "bool", "bool_", "cuda", "nn", "optim",
+    "int32", "int", "int64", "long", "uint8", "bool", "bool_", "cuda", "nn", "optim", "utils",
     *_functions,
 ]

@@ -16,8 +16,13 @@ import builtins
 from collections import namedtuple
 from typing import Any
 
+import numpy as _np
+
 from . import debug
-from .tensor import Tensor, as_tensor
+from .ops.index import one_hot_array as _one_hot_array
+from .ops.linalg import einsum_tensors as _einsum_tensors
+from .ops.shape import Cat as _Cat
+from .tensor import Tensor, _single_axis, as_tensor
 
 # Each block of functions below lists its names; __all__ (at the end) gathers them.
 _CORE = ["matmul", "exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "softmax",
@@ -181,11 +186,7 @@ def _numpy_spelling(axis: Any, keepdims: bool | None) -> dict[str, Any]:
 
 # cat, stack and one_hot have no Tensor method (they take a list, or make integers), so this
 # block reaches their op and helpers directly.
-import numpy as _np  # noqa: E402
 
-from .ops.index import one_hot_array as _one_hot_array  # noqa: E402
-from .ops.shape import Cat as _Cat  # noqa: E402
-from .tensor import _single_axis  # noqa: E402
 
 # No tinygrad_sm.trace here: that name is the backward-step recorder (debug.py); the sum of a
 # diagonal is the method, x.trace().
@@ -410,7 +411,6 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
 # Several of these names (all, any, round, pow-like max/min) are Python builtins too: this
 # module's own code reaches the builtins as builtins.all, builtins.any, ...
 
-from .ops.linalg import einsum_tensors as _einsum_tensors  # noqa: E402
 
 _MATH: list[str] = [
     "maximum", "minimum", "where", "clamp", "clip", "sign", "floor", "ceil", "round", "trunc",

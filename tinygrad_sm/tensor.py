@@ -686,6 +686,19 @@ class Tensor:
         a, b = self._operands(other)
         return ops.Remainder()(b, a)
 
+    def __imod__(self, other: Any) -> Tensor:
+        return self._update(ops.Remainder, operator.imod, other)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        """x // other, rounded down as Python and NumPy do (``torch.floor_divide``). Integers
+        stay integers. Like PyTorch's, the result carries no gradient: it is a step function."""
+        a, b = self._operands(other)
+        return Tensor._wrap(a._array // b._array, self.device)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        a, b = self._operands(other)
+        return Tensor._wrap(b._array // a._array, self.device)
+
     def maximum(self, other: Any) -> Tensor:
         """The larger of x and ``other``, elementwise (broadcasting). A tie splits the
         gradient evenly between the two, as ``max`` does; NaN wins, as in NumPy."""
@@ -1725,6 +1738,39 @@ class Tensor:
     def clone(self) -> Tensor:
         """A copy in new memory that stays in the graph (its gradient flows back to self)."""
         return ops.Clone()(self)
+
+    # PyTorch's spellings of astype and reshape
+    def float(self) -> Tensor:
+        """``astype(float32)``, as ``torch.Tensor.float``."""
+        return self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        return self.astype(np.float64)
+
+    def half(self) -> Tensor:
+        return self.astype(np.float16)
+
+    def long(self) -> Tensor:
+        """``astype(int64)``, as ``torch.Tensor.long``."""
+        return self.astype(np.int64)
+
+    def int(self) -> Tensor:
+        return self.astype(np.int32)
+
+    def bool(self) -> Tensor:
+        return self.astype(np.bool_)
+
+    def view(self, *shape: int | tuple[int, ...]) -> Tensor:
+        """``reshape``, as ``torch.Tensor.view`` (a view where NumPy can make one, else a copy:
+        PyTorch would refuse the copy; here the result is right either way)."""
+        return self.reshape(*shape)
+
+    def t(self) -> Tensor:
+        """The transpose of a matrix (a vector stays as it is), as ``torch.Tensor.t``."""
+        if self.ndim > 2:
+            raise ValueError(f"t() transposes tensors of at most 2 dimensions, got shape "
+                             f"{self.shape}; use transpose(dim0, dim1) or mT")
+        return self if self.ndim < 2 else self.T
 
     def type(self, dtype: Any = None) -> Any:
         """``astype(dtype)``, as ``torch.Tensor.type``; with no argument, the dtype's name."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import backend, functions
 from ..ops import MSE, CrossEntropy, LinearFunction
 from ..ops import conv as _conv
 from ..ops.nn import BatchNorm as _BatchNorm
@@ -31,6 +31,68 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """x - logsumexp(x) along ``axis``, exact even where softmax underflows to 0."""
     return x.log_softmax(axis)
+
+
+# The activations, as torch.nn.functional names them: each is the Tensor method of its name.
+
+def relu(x: Tensor) -> Tensor:
+    return x.relu()
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return x.sigmoid()
+
+
+def tanh(x: Tensor) -> Tensor:
+    return x.tanh()
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return x.leaky_relu(negative_slope)
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    return x.elu(alpha)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    return x.gelu(approximate)
+
+
+def silu(x: Tensor) -> Tensor:
+    return x.silu()
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return x.softplus(beta, threshold)
+
+
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return x.hardtanh(min_val, max_val)
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """int64 rows with a 1 at each label: ``tinygrad_sm.one_hot``."""
+    return functions.one_hot(tensor, num_classes)
+
+
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+              "circular": "wrap"}
+
+
+def pad(input: Tensor, pad: Any, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """PyTorch's ``F.pad``: ``pad`` lists (before, after) pairs from the LAST axis backwards,
+    ``(left, right, top, bottom)`` for an image; ``Tensor.pad`` takes NumPy's pairs, first axis
+    first. Modes: constant, reflect, replicate (NumPy's edge) and circular (NumPy's wrap)."""
+    pad = tuple(pad)
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: {pad} must hold (before, after) pairs for at most the "
+                         f"{input.ndim} axes of a tensor of shape {input.shape}")
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode {mode!r} is not one of {sorted(_PAD_MODES)}")
+    pairs = [(pad[i], pad[i + 1]) for i in range(0, len(pad), 2)][::-1]
+    widths = [(0, 0)] * (input.ndim - len(pairs)) + pairs
+    return input.pad(widths, value, mode=_PAD_MODES[mode])
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
