@@ -549,3 +549,96 @@ def test_a_signal_during_a_download_leaves_no_temporary_file(tmp_path, signum):
     assert child.returncode == -signum, err
     assert err.strip().endswith(f"interrupted by {signal.Signals(signum).name}"), err
     assert list(cache.iterdir()) == []
+
+
+# ---------------------------------------------------------------------- the MLP job
+
+from models import fashion_job, mlp_fashion  # noqa: E402
+
+
+def test_the_mlp_has_the_books_layers_and_pytorchs_initialisation():
+    tg.manual_seed(0)
+    net, loss_fn = mlp_fashion.build()
+    assert [type(m).__name__ for m in net] == ["Flatten", "Linear", "ReLU", "Linear"]
+    assert [(name, p.shape) for name, p in net.named_parameters()] == [
+        ("1.weight", (256, 784)), ("1.bias", (256,)), ("3.weight", (10, 256)), ("3.bias", (10,))]
+    first = net[1].weight.numpy()
+    assert np.abs(first).max() <= 1 / np.sqrt(784) and first.std() > 0.5 / np.sqrt(3 * 784)
+    X, y = tg.rand(5, 1, 28, 28), tg.tensor([0, 1, 2, 3, 9])
+    loss = loss_fn(net(X), y)
+    loss.backward()
+    assert net(X).shape == (5, 10) and all(p.grad is not None for p in net.parameters())
+    # the same numbers by hand, in float64
+    W1, b1, W2, b2 = (p.numpy().astype(np.float64) for p in net.parameters())
+    hidden = np.maximum(X.numpy().reshape(5, 784) @ W1.T + b1, 0)
+    logits = hidden @ W2.T + b2
+    log_probs = logits - np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1, keepdims=True)) \
+        - logits.max(1, keepdims=True)
+    assert loss.item() == pytest.approx(-log_probs[np.arange(5), y.numpy()].mean(), rel=1e-5)
+
+
+def test_the_mlp_defaults_are_the_sweeps_and_shown_in_help(capsys):
+    args = mlp_fashion.parse_args([])
+    assert (args.optimizer, args.lr, args.batch_size, args.model, args.epochs) == (
+        mlp_fashion.DEFAULT_OPTIMIZER, None, mlp_fashion.DEFAULT_BATCH_SIZE, "mlp", 10)
+    assert args.out == os.path.join("runs", "mlp_fashion")
+    with pytest.raises(SystemExit):
+        mlp_fashion.parse_args(["--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert f"default {mlp_fashion.DEFAULT_LR}" in shown and f"default {mlp_fashion.DEFAULT_OPTIMIZER}" in shown
+    # the main job keeps the book's
+    assert (softmax_fashion.parse_args([]).optimizer, softmax_fashion.JOB.default_lr) == ("sgd", 0.1)
+
+
+@pytest.mark.slow
+def test_the_mlp_job_learns_in_one_epoch_on_the_real_data(tmp_path):
+    real_data_or_skip()
+    # One BLAS thread: on a busy 2-CPU machine two threads wait on each other (docs/benchmarks.md).
+    done = subprocess.run([sys.executable, "models/mlp_fashion.py", "--epochs", "1", "--quiet",
+                           "--no-download", "--out", str(tmp_path)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+    assert done.returncode == 0, done.stderr
+    accuracy = float(re.search(r"test accuracy ([0-9.]+)", done.stdout).group(1))
+    assert accuracy >= 0.80, done.stdout
+    for name in ("mlp.npz", "mlp.optimizer.npz", "curves.png", "misclassified.png", "confusion.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+
+
+def test_the_mlp_job_resumes_evaluates_and_keeps_its_optimizer_state(tmp_path, tiny, capsys):
+    checkpoint = tmp_path / "mlp.npz"
+    args = tiny + ["--checkpoint", str(checkpoint)]
+    assert mlp_fashion.main(args) == 0
+    assert step_count(tmp_path / "mlp.optimizer.npz") == 64 // 16  # Adam, the default
+    assert mlp_fashion.main(args) == 0
+    assert f"resuming from {checkpoint}" in capsys.readouterr().out
+    assert step_count(tmp_path / "mlp.optimizer.npz") == 2 * 64 // 16
+    assert mlp_fashion.main(tiny + ["--eval-only", "--checkpoint", str(checkpoint)]) == 0
+    assert re.search(r"test accuracy [0-9.]+ +\(" + re.escape(str(checkpoint)), capsys.readouterr().out)
+    # a softmax checkpoint is not an MLP's: one line, naming the file
+    softmax_regression.build("scratch")[0].save(tmp_path / "softmax.npz")
+    assert mlp_fashion.main(tiny + ["--eval-only", "--checkpoint", str(tmp_path / "softmax.npz")]) == 2
+    assert str(tmp_path / "softmax.npz") in one_line_error(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("argv", [
+    ["--model", "scratch"], ["--lr", "0"], ["--batch-size", "0"], ["--optimizer", "rmsprop"],
+    ["--epochs", "x"], ["--out", ""], ["--device", "tpu"], ["--frobnicate"],
+], ids=" ".join)
+def test_mlp_bad_arguments_are_one_line_errors(argv, capsys):
+    assert mlp_fashion.main(argv) == 2
+    message = one_line_error(capsys.readouterr().err)
+    assert argv[0] in message or "unrecognized arguments" in message
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_diverging_mlp_run_is_a_one_line_error_and_saves_nothing(tmp_path, tiny, capsys):
+    assert mlp_fashion.main(tiny + ["--optimizer", "sgd", "--lr", "1e30", "--out", str(tmp_path)]) == 1
+    message = one_line_error(capsys.readouterr().err)
+    assert message.startswith("training diverged in epoch 1, batch ") and "lower the learning rate" in message
+    assert not (tmp_path / "mlp.npz").exists()
+
+
+def test_both_jobs_share_one_program():
+    for job in (softmax_fashion, mlp_fashion):
+        assert isinstance(job.JOB, fashion_job.Job) and job.main.__module__ == job.__name__
+    assert softmax_fashion.optimizer_state_path is fashion_job.optimizer_state_path

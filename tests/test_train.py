@@ -1,4 +1,5 @@
 """The Trainer, the metrics and the plots."""
+import math
 import subprocess
 import sys
 
@@ -62,18 +63,139 @@ def test_predict_returns_host_arrays():
     assert truth.tolist() == y.tolist() and predicted.shape == (40,)
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow that makes the NaN
-def test_a_diverging_run_stops_naming_the_epoch_and_the_fix():
+# ---------------------------------------------------------------------- reads and divergence
+
+HOST_READS = ("item", "numpy", "tolist", "__float__", "__int__", "__bool__", "__format__")
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """Count the Trainer's reads back to the host (``backend.to_host``), and every call of a
+    Tensor method that reads values back (which the Trainer must not make)."""
+    from tinygrad_sm import backend
+    counted = {"to_host": 0, "tensor": []}
+    real_to_host = backend.to_host
+
+    def to_host(array):
+        counted["to_host"] += 1
+        return real_to_host(array)
+
+    monkeypatch.setattr(backend, "to_host", to_host)
+    for name in HOST_READS:
+        def wrapped(self, *args, _name=name, _real=getattr(tg.Tensor, name), **kwargs):
+            counted["tensor"].append(_name)
+            return _real(self, *args, **kwargs)
+        monkeypatch.setattr(tg.Tensor, name, wrapped)
+    return counted
+
+
+@pytest.mark.parametrize("progress", [False, True], ids=["quiet", "progress bar"])
+@pytest.mark.parametrize("n, reads_per_epoch", [(240, 10), (244, 10), (240, 3), (8, 10)])
+def test_loss_and_accuracy_are_read_back_a_few_times_an_epoch(reads, progress, n, reads_per_epoch):
+    X, y = blobs(n)
+    net = nn.Linear(2, 3)
+    trainer = Trainer(net, nn.CrossEntropyLoss(), optim.SGD(net.parameters(), lr=0.1),
+                      progress=progress, log=None, reads_per_epoch=reads_per_epoch)
+    loader = DataLoader(ArrayDataset(X, y), 4, shuffle=True, seed=0)  # 60 or 61 batches, or 2
+    history = trainer.fit(loader, 2, val_loader=DataLoader(ArrayDataset(X, y), 64))
+    batches = len(loader)
+    expected = math.ceil(batches / math.ceil(batches / reads_per_epoch))  # the last may be short
+    assert expected <= reads_per_epoch
+    assert reads["to_host"] == 2 * (expected + 1)  # + one read per evaluation
+    assert reads["tensor"] == []
+    # what was read adds up to the same figures as one read per batch would
+    reference = Trainer(net, nn.CrossEntropyLoss(), None, progress=False)
+    assert history[-1].val_loss == pytest.approx(reference.evaluate(DataLoader(ArrayDataset(X, y), 1))["loss"],
+                                                 rel=1e-5)
+    assert 0 < history[-1].train_acc <= 1
+
+
+def test_training_figures_are_the_per_batch_averages(reads):
+    X, y = blobs(50)
+    net = nn.Linear(2, 3)
+    trainer = Trainer(net, nn.CrossEntropyLoss(), optim.SGD(net.parameters(), lr=0.0 + 1e-12),
+                      progress=False, log=None)
+    stats = trainer.fit(DataLoader(ArrayDataset(X, y), 16), 1)[0]  # batches of 16, 16, 16, 2
+    logits = X @ net.weight.numpy().T + net.bias.numpy()  # lr 1e-12: the weights barely move
+    shifted = logits - logits.max(1, keepdims=True)
+    losses = np.log(np.exp(shifted).sum(1)) - shifted[np.arange(50), y]
+    assert stats.train_loss == pytest.approx(losses.mean(), rel=1e-5)
+    assert stats.train_acc == pytest.approx((logits.argmax(1) == y).mean())
+
+
+def diverging_regression(bad_batch=13, size=10, n=200):
+    """Regression data whose batch ``bad_batch`` (of ``size``, in order) makes the loss inf."""
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((100, 2)).astype(np.float32) * 100
+    X = rng.standard_normal((n, 2)).astype(np.float32)
     y = X @ np.array([[2.0], [-3.4]], np.float32)
+    X[(bad_batch - 1) * size:bad_batch * size] = 1e20  # squared: inf in float32
+    return X, y
+
+
+def regression_trainer(**kwargs):
+    tg.manual_seed(0)
     net = nn.Linear(2, 1)
-    trainer = Trainer(net, nn.MSELoss(), optim.SGD(net.parameters(), lr=10.0),
-                      classification=False, progress=False, log=None)
-    with pytest.raises(TrainingDiverged, match=r"epoch 1, batch \d+: the loss is (nan|inf).*lower the learning rate"):
-        trainer.fit(DataLoader(ArrayDataset(X, y), 10), 5)
-    # the step that would have used the NaN loss never ran
-    assert np.isfinite(net.weight.numpy()).all() and np.isfinite(net.bias.numpy()).all()
+    opt = optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    return net, opt, Trainer(net, nn.MSELoss(), opt, classification=False, progress=False,
+                             log=None, **kwargs)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow that makes the inf
+def test_a_diverging_run_names_the_batch_and_interval_and_restores_the_last_good_state():
+    X, y = diverging_regression(bad_batch=13)
+    net, opt, trainer = regression_trainer(reads_per_epoch=4)  # reads after batches 5, 10, 15, 20
+    with pytest.raises(TrainingDiverged) as info:
+        trainer.fit(DataLoader(ArrayDataset(X, y), 10), 3)
+    message = str(info.value)
+    assert message.startswith("training diverged in epoch 1, batch 13: the loss is inf "
+                              "(found between batch 10 and batch 15"), message
+    assert "restored to their state after batch 10 of epoch 1" in message
+    assert "lower the learning rate" in message and "\n" not in message
+    # The model and the optimizer are exactly those of a run that stopped after batch 10.
+    ref_net, ref_opt, reference = regression_trainer()
+    reference.fit(DataLoader(ArrayDataset(X[:100], y[:100]), 10), 1)
+    for p, q in zip(net.parameters(), ref_net.parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+    for mine, theirs in zip(opt.state, ref_opt.state):
+        np.testing.assert_array_equal(mine["momentum_buffer"], theirs["momentum_buffer"])
+    assert trainer.history == []
+    # and training can go on from there, on good data
+    trainer.fit(DataLoader(ArrayDataset(X[:100], y[:100]), 10), 1)
+    assert np.isfinite(net.weight.numpy()).all() and np.isfinite(trainer.history[-1].train_loss)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_divergence_in_the_first_interval_goes_back_to_the_start_of_fit():
+    X, y = diverging_regression(bad_batch=2)
+    net, opt, trainer = regression_trainer(reads_per_epoch=4)
+    start = [p.numpy().copy() for p in net.parameters()]
+    with pytest.raises(TrainingDiverged, match=r"epoch 1, batch 2: .*between batch 0 and batch 5.*"
+                                               r"restored to their state at the start of epoch 1"):
+        trainer.fit(DataLoader(ArrayDataset(X, y), 10), 1)
+    for p, before in zip(net.parameters(), start):
+        np.testing.assert_array_equal(p.numpy(), before)
+    assert opt.state == [{}, {}]  # as before the first step
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_without_keep_last_good_the_message_says_the_weights_may_be_nan():
+    X, y = diverging_regression(bad_batch=3)
+    net, _, trainer = regression_trainer(reads_per_epoch=4, keep_last_good=False)
+    with pytest.raises(TrainingDiverged, match=r"batch 3: .*the weights are those after batch 5 "
+                                               r"and may hold NaN or inf \(keep_last_good=False\)"):
+        trainer.fit(DataLoader(ArrayDataset(X, y), 10), 1)
+    assert not np.isfinite(net.weight.numpy()).all()  # what the message warns of
+
+
+def test_bad_reads_per_epoch_and_losses_that_are_not_one_number():
+    with pytest.raises(ValueError, match="reads_per_epoch must be a positive integer, got 0"):
+        Trainer(nn.Linear(2, 1), nn.MSELoss(), None, reads_per_epoch=0)
+    X, y = blobs(8)
+    net = nn.Linear(2, 3)
+    trainer = Trainer(net, lambda y_hat, y: nn.functional.cross_entropy(y_hat, y, reduction="none"),
+                      optim.SGD(net.parameters(), lr=0.1), progress=False, log=None)
+    with pytest.raises(ValueError, match=r"must return one number .* shape \(4,\); reduce it with .mean\(\)"):
+        trainer.evaluate(DataLoader(ArrayDataset(X, y), 4))  # (fit: backward refuses it first)
 
 
 def test_fit_rejects_bad_epochs_and_empty_loaders():

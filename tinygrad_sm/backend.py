@@ -311,3 +311,28 @@ def einsum(subscripts: str, *arrays: Any) -> Any:
     xp = next((array_module_of(a) for a in arrays if not isinstance(a, np.generic)), np)
     optimize = len(arrays) > 2 or (len(arrays) == 2 and max(a.size for a in arrays) >= 4096)
     return xp.einsum(subscripts, *arrays, optimize="greedy" if optimize else False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading results back to the host.
+# ---------------------------------------------------------------------------------------------
+
+def to_host(array: Any) -> np.ndarray:
+    """``array`` as a NumPy array on the host: itself on the CPU, a copy from a GPU.
+
+    On a GPU this is a synchronisation: CuPy queues kernels and returns at once, and the copy
+    back has to wait until every kernel queued before it has run. A training loop that calls
+    it (or ``Tensor.item()``, which does the same) on every batch makes the host wait for the
+    GPU on every batch, and the GPU wait for the host's next launches in turn; the ``Trainer``
+    therefore gathers what it wants to know into one array and calls this a few times an epoch.
+    """
+    if isinstance(array, (np.ndarray, np.generic)):
+        return np.asarray(array)
+    return _import_cupy().asnumpy(array)
+
+
+def stack_scalars(values: list[Any], dtype: Any = np.float64) -> Any:
+    """One 1-d array of ``dtype`` on the values' device from a non-empty list of 0-d arrays of
+    one dtype (NumPy scalars on the CPU, 0-d CuPy arrays on a GPU), without reading any of
+    them: on a GPU the stacking is a queued kernel or two."""
+    return array_module_of(values[0]).stack(values).astype(dtype, copy=False)

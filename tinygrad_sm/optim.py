@@ -58,6 +58,25 @@ class Optimizer:
         """Update every parameter that has a gradient, in place."""
         raise NotImplementedError
 
+    def to(self, device: str) -> Optimizer:
+        """Move the state (momentum buffers, Adam's moments, ...) to ``device``, in place; return
+        self. Move the model first (``model.to(device)``, which moves the parameters in place):
+        the state must live where its parameters do, and a parameter elsewhere is an error.
+
+            model.to("cuda"); optimizer.to("cuda")      # e.g. after loading on the CPU
+        """
+        device = backend.check_device(device)
+        for i, p in enumerate(self.params):
+            if p.device != device:
+                raise RuntimeError(
+                    f"{type(self).__name__}.to({device!r}): parameter {i} (shape {p.shape}) is on "
+                    f"{p.device!r}; move the model first (model.to({device!r})), then the optimizer")
+        for entry in self.state:
+            for name, value in entry.items():
+                if name not in self.counters and hasattr(value, "shape"):
+                    entry[name] = backend.to_device(value, device)
+        return self
+
     def _set_hyperparameters(self, **values: Any) -> None:
         """Check every value, then assign them all (so a bad value changes nothing)."""
         raise NotImplementedError
