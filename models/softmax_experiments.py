@@ -1143,7 +1143,7 @@ This run used seed {seed} and {threads} BLAS thread(s) (`--threads`). It took {t
 {cores} CPU core(s) ({per}); the load average at the end was {load:.1f}. `--quick` runs a much
 smaller version in seconds, which the tests use.
 
-The Fashion-MNIST experiments (1 to 4) hold out {settings.val_size:,} of the 60,000 training
+The Fashion-MNIST experiments (2 to 4) hold out {settings.val_size:,} of the 60,000 training
 images as a validation set and train on {settings.train_size:,} of the rest; the test set is not
 used. The book trains for 10 epochs. To keep the script within a few minutes on two cores,
 the runs here train for {settings.ce_epochs} epoch(s) in section 2, {settings.lr_epochs} in
