@@ -1173,7 +1173,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a much smaller run, in seconds")
     parser.add_argument("--seed", type=cli.non_negative_int, default=0)
     parser.add_argument("--data-dir", type=cli.path_argument, default=None,
-                        help="a folder with the four Fashion-MNIST files (default: search, see above)")
+                        help="a folder with the four Fashion-MNIST files (default: looked for as "
+                             "softmax_fashion.py looks for it)")
     parser.add_argument("--no-download", action="store_true", help="never download Fashion-MNIST")
     parser.add_argument("--threads", type=cli.positive_int, default=1,
                         help="NumPy's BLAS threads during the run (default 1, for steady timings)")
