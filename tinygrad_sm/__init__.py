@@ -20,6 +20,7 @@ from .backend import cuda_available, device
 from .functions import *  # noqa: F401,F403  (matmul, exp, ...: the torch-level functions)
 from .functions import __all__ as _functions
 from .gradcheck import gradcheck, gradgradcheck
+from .jit import JitError, jit
 from .random import manual_seed
 from . import cuda, nn, optim, utils  # tg.cuda, tg.nn, tg.optim, tg.utils.data, as in torch
 
@@ -39,7 +40,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "tensor", "from_numpy", "as_tensor", "zeros", "ones", "zeros_like", "ones_like",
     "arange", "rand", "randn", "normal", "manual_seed", "grad", "no_grad", "enable_grad",
-    "is_grad_enabled", "Function", "detect_anomaly", "gradcheck", "gradgradcheck",
+    "is_grad_enabled", "Function", "detect_anomaly", "jit", "JitError", "gradcheck", "gradgradcheck",
     "cuda_available", "device",
     "float16", "half", "float32", "float", "float64", "double", "int8", "int16", "short",
     "int32", "int", "int64", "long", "uint8", "bool", "bool_", "cuda", "nn", "optim", "utils",

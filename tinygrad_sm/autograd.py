@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import debug
+from . import debug, tracing
 from .backend import copy_array
 from .function import (UNWRITTEN, Function, Version, _Writes, enable_grad, grad_enabled,
                        is_grad_enabled, mark_written, no_grad, restore_grad_enabled,
@@ -82,6 +82,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
             fn = tensor.grad_fn
             if fn.seq < _Writes.last:  # something was written in place since fn was recorded
                 _check_saved(fn)
+            if tracing.capture.active is not None:  # the jit labels what it records
+                tracing.capture.active.context = f"{fn.name}.backward"
             input_grads = fn.backward(g)
             if type(input_grads) is not tuple or len(input_grads) != len(fn.inputs):
                 raise _bad_gradients(fn, input_grads)
@@ -103,6 +105,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor],
         restore_grad_enabled(mode)
         if debugging:
             debug.leave_backward()
+        if tracing.capture.active is not None:
+            tracing.capture.active.context = ""
     return None if wanted is None else wanted.results(leaves, grads)
 
 
@@ -127,6 +131,8 @@ def _store_leaf_gradients(leaves: list[Tensor], grads: dict[int, Tensor],
         g = grads[leaf]
         if debug.state.active:
             debug.leaf_gradient(leaf, g)
+        if tracing.capture.active is not None:
+            tracing.capture.active.before_gradient(leaf)
         if leaf.grad is not None:
             leaf.grad = leaf.grad + g
         elif create_graph:  # a copy that stays in the graph

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .tracing import Module, Traced
+
 DEVICES = ("cpu", "cuda")
 DEVICE_ENV = "TINYGRAD_SM_DEVICE"
 
@@ -120,8 +122,20 @@ def array_module(device: str) -> ModuleType:
 
 
 def array_module_of(array: Any) -> ModuleType:
-    """The array module an array belongs to: NumPy for NumPy arrays and scalars, else CuPy."""
-    return np if isinstance(array, (np.ndarray, np.generic)) else _import_cupy()
+    """The array module an array belongs to: NumPy for NumPy arrays and scalars, else CuPy
+    (and, for an array that tinygrad_sm.jit is recording, a module that records its calls)."""
+    if isinstance(array, (np.ndarray, np.generic)):
+        return np
+    if type(array) is Traced:
+        return Module(array_module_of(array.array), array.tape)
+    return _import_cupy()
+
+
+def on_host(array: Any) -> bool:
+    """True for NumPy arrays and scalars (and for a recording of one): the CPU's arrays."""
+    if isinstance(array, (np.ndarray, np.generic)):
+        return True
+    return type(array) is Traced and isinstance(array.array, (np.ndarray, np.generic))
 
 
 def device_of(array: Any) -> device:
@@ -130,11 +144,15 @@ def device_of(array: Any) -> device:
         return CPU
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return CUDA
+    if type(array) is Traced:
+        return device_of(array.array)
     return CPU
 
 
 def to_device(array: Any, device: str) -> Any:
     """Copy ``array`` to ``device`` if it is not there already."""
+    if type(array) is Traced and device_of(array) == device:
+        return array  # being recorded by tinygrad_sm.jit, and already there
     if device == "cpu":
         if isinstance(array, (np.ndarray, np.generic)):
             return array
@@ -154,7 +172,7 @@ def scatter_add(target: Any, index: Any, values: Any) -> None:
     Plain ``target[index] += values`` adds only once for a repeated index; gradients of
     ``x[[0, 0]]`` need both contributions.
     """
-    if isinstance(target, np.ndarray):
+    if on_host(target):
         np.add.at(target, index, values)
     else:
         import cupyx
@@ -169,7 +187,9 @@ _SHORT_AXIS = 32
 
 
 def _short_last_axis(x: Any, axis: Any) -> bool:
-    if type(x) is not np.ndarray or x.ndim < 2 or x.shape[-1] > _SHORT_AXIS or x.size < 256:
+    if type(x) is not np.ndarray and not (type(x) is Traced and type(x.array) is np.ndarray):
+        return False
+    if x.ndim < 2 or x.shape[-1] > _SHORT_AXIS or x.size < 256:
         return False
     last = x.ndim - 1
     return axis in (last, -1) or axis in ((last,), (-1,))
@@ -289,8 +309,9 @@ def erf(x: Any) -> Any:
     true value (relative) in float64; on a GPU it is CuPy's ``cupyx.scipy.special.erf``.
     float16 is computed in float32 and rounded back; integers and bools give float32.
     """
-    if isinstance(x, (np.ndarray, np.generic)):
-        x = np.asarray(x)
+    if on_host(x):
+        if isinstance(x, np.generic):
+            x = np.asarray(x)
         special_erf = _erf_numpy
     else:
         _import_cupy()

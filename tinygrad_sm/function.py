@@ -22,7 +22,7 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from . import debug
+from . import debug, tracing
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -203,6 +203,8 @@ class Function:
     def __call__(self, *inputs: Tensor) -> Tensor:
         # Every op runs through here, so it is written for speed: one and two inputs are spelled
         # out, and loops stand in for list comprehensions, which cost a frame each in CPython.
+        if tracing.capture.active is not None:  # tinygrad_sm.jit is recording this step
+            tracing.capture.active.before_op(self, inputs)
         first = inputs[0]
         n = len(inputs)
         if n == 2:

@@ -24,7 +24,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from . import backend, serialization
+from . import backend, serialization, tracing
+from .backend import array_module_of
 from .autograd import mark_written
 from .tensor import Tensor
 
@@ -36,7 +37,11 @@ class Optimizer:
 
     Subclasses list their ``hyperparameters`` (the constructor arguments saved in
     ``state_dict``), the names of their per-parameter ``buffers`` (arrays shaped like the
-    parameter) and ``counters`` (ints), and implement ``_set_hyperparameters`` and ``step``.
+    parameter) and ``counters`` (ints), and implement ``_set_hyperparameters``, ``_prepare``
+    (make a parameter's state ready: zeros before its first update) and ``_update`` (one
+    parameter's update, on arrays). ``step`` calls them for every parameter with a gradient:
+    so every step does the same array work, the first one included, which is what lets
+    ``tinygrad_sm.jit`` record one step and replay it.
     """
 
     hyperparameters: tuple[str, ...] = ()
@@ -56,6 +61,24 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
+        capture = tracing.capture.active
+        for p, state in zip(self.params, self.state):
+            if p.grad is None:
+                continue
+            if capture is None:
+                self._prepare(p, state)
+            else:  # tinygrad_sm.jit records the update (and prepares the state unrecorded)
+                capture.lift_optimizer(self, p, state)
+            self._update(p._array, p.grad._array, state)
+            mark_written(p)
+
+    def _prepare(self, p: Tensor, state: dict[str, Any]) -> None:
+        """Make ``state`` ready for an update of ``p``: its zero start, on the first step."""
+        raise NotImplementedError
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any]) -> None:
+        """Update the array ``param`` in place from its gradient ``grad`` and ``state``. Reads
+        the gradient only: it may share memory with other gradients."""
         raise NotImplementedError
 
     def to(self, device: str) -> Optimizer:
@@ -86,7 +109,8 @@ class Optimizer:
         copied to NumPy arrays on the host, the counters are ints."""
         return {
             "hyperparameters": {name: getattr(self, name) for name in self.hyperparameters},
-            "state": [{name: (value if name in self.counters else
+            # A counter is an int, or a 0-d array once a jitted step counts in place.
+            "state": [{name: (int(value) if name in self.counters else
                               np.array(backend.to_device(value, "cpu"), copy=True))
                        for name, value in entry.items()} for entry in self.state],
         }
@@ -289,25 +313,21 @@ class SGD(Optimizer):
         self.lr, self.momentum = float(lr), float(momentum)
         self.weight_decay, self.nesterov = float(weight_decay), bool(nesterov)
 
-    def step(self) -> None:
-        lr, momentum, weight_decay = self.lr, self.momentum, self.weight_decay
-        for p, state in zip(self.params, self.state):
-            if p.grad is None:
-                continue
-            g = p.grad._array  # may share memory with other gradients: never written to
-            if weight_decay != 0:
-                g = g + weight_decay * p._array
-            if momentum != 0:
-                buf = state.get("momentum_buffer")
-                if buf is None:  # an array even when g is a NumPy scalar (0-d parameters)
-                    xp = backend.array_module(p.device)
-                    buf = state["momentum_buffer"] = xp.array(g, copy=True)
-                else:
-                    buf *= momentum
-                    buf += g
-                g = g + momentum * buf if self.nesterov else buf
-            p._array -= lr * g
-            mark_written(p)
+    def _prepare(self, p: Tensor, state: dict[str, Any]) -> None:
+        # PyTorch starts the buffer at the first gradient; momentum * 0 + g is that gradient.
+        if self.momentum != 0 and "momentum_buffer" not in state:
+            state["momentum_buffer"] = backend.array_module(p.device).zeros_like(p._array)
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any]) -> None:
+        g = grad
+        if self.weight_decay != 0:
+            g = g + self.weight_decay * param
+        if self.momentum != 0:
+            buf = state["momentum_buffer"]
+            buf *= self.momentum
+            buf += g
+            g = g + self.momentum * buf if self.nesterov else buf
+        param -= self.lr * g
 
 
 class Adam(Optimizer):
@@ -345,34 +365,46 @@ class Adam(Optimizer):
         self.lr, self.betas = float(lr), (float(betas[0]), float(betas[1]))
         self.eps, self.weight_decay = float(eps), float(weight_decay)
 
-    def step(self) -> None:
-        lr, (beta1, beta2), eps, weight_decay = self.lr, self.betas, self.eps, self.weight_decay
-        for p, state in zip(self.params, self.state):
-            if p.grad is None:
-                continue
+    def _prepare(self, p: Tensor, state: dict[str, Any]) -> None:
+        if not state:
             xp = backend.array_module(p.device)
-            g = p.grad._array  # may share memory with other gradients: never written to
-            if weight_decay != 0:
-                g = g + weight_decay * p._array
-            if not state:
-                state["step"] = 0
-                state["exp_avg"] = xp.zeros_like(p._array)
-                state["exp_avg_sq"] = xp.zeros_like(p._array)
-            state["step"] += 1
-            t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-            m *= beta1
-            m += (1 - beta1) * g
-            v *= beta2
-            squared = g * g
-            squared *= 1 - beta2
-            v += squared
-            denom = xp.sqrt(v)
-            denom /= math.sqrt(1 - beta2 ** t)
-            denom += eps
-            update = m / denom
-            update *= lr / (1 - beta1 ** t)
-            p._array -= update
-            mark_written(p)
+            state["step"] = 0
+            state["exp_avg"] = xp.zeros_like(p._array)
+            state["exp_avg_sq"] = xp.zeros_like(p._array)
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any]) -> None:
+        g = grad
+        if self.weight_decay != 0:
+            g = g + self.weight_decay * param
+        _adam_moments(param, g, state, self.lr, self.betas, self.eps)
+
+
+def _adam_moments(param: Any, g: Any, state: dict[str, Any], lr: float,
+                  betas: tuple[float, float], eps: float) -> None:
+    """Adam's update of ``param`` from gradient ``g``: the moments, their bias corrections and
+    the step (shared by Adam and AdamW).
+
+    ``state["step"] += 1`` counts in place once a captured step has made the count an array
+    (jit.py). The corrections are computed with ``** 0.5`` rather than math.sqrt so that they
+    work on that array too, and are cast to the parameter's dtype before they are used, as a
+    Python float would be: the same float32 steps either way.
+    """
+    beta1, beta2 = betas
+    xp = array_module_of(v := state["exp_avg_sq"])
+    state["step"] += 1
+    t, m = state["step"], state["exp_avg"]
+    m *= beta1
+    m += (1 - beta1) * g
+    v *= beta2
+    squared = g * g
+    squared *= 1 - beta2
+    v += squared
+    denom = xp.sqrt(v)
+    denom /= xp.asarray((1 - beta2 ** t) ** 0.5, dtype=denom.dtype)
+    denom += eps
+    update = m / denom
+    update *= xp.asarray(lr / (1 - beta1 ** t), dtype=update.dtype)
+    param -= update
 
 
 class RMSprop(Optimizer):
@@ -490,45 +522,42 @@ class RMSprop(Optimizer):
                            "file must come from optimizer.save() of an RMSprop over the "
                            "parameters of the same model")
 
-    def step(self) -> None:
+    def _prepare(self, p: Tensor, state: dict[str, Any]) -> None:
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = backend.array_module(p.device).zeros_like(p._array)
+        self._fit_state(p, state)
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any]) -> None:
         lr, alpha, eps = self.lr, self.alpha, self.eps
-        weight_decay, momentum, centered = self.weight_decay, self.momentum, self.centered
-        for p, state in zip(self.params, self.state):
-            if p.grad is None:
-                continue
-            xp = backend.array_module(p.device)
-            g = p.grad._array  # may share memory with other gradients: never written to
-            if weight_decay != 0:
-                g = g + weight_decay * p._array
-            if not state:
-                state["step"] = 0
-                state["square_avg"] = xp.zeros_like(p._array)
-            self._fit_state(p, state)
-            state["step"] += 1
-            square_avg = state["square_avg"]
-            square_avg *= alpha
-            squared = g * g
-            squared *= 1 - alpha
-            square_avg += squared
-            if centered:
-                grad_avg = state["grad_avg"]
-                grad_avg += (1 - alpha) * (g - grad_avg)  # = alpha * grad_avg + (1 - alpha) * g
-                # An uncentered second moment minus the squared mean: a variance, never negative
-                # in exact arithmetic; rounding could make it -1e-20, whose sqrt is NaN.
-                avg = xp.sqrt(xp.maximum(square_avg - grad_avg * grad_avg, 0))
-            else:
-                avg = xp.sqrt(square_avg)
-            avg += eps
-            if momentum > 0:
-                buf = state["momentum_buffer"]
-                buf *= momentum
-                buf += g / avg
-                p._array -= lr * buf
-            else:
-                update = g / avg
-                update *= lr
-                p._array -= update
-            mark_written(p)
+        xp = array_module_of(param)
+        g = grad
+        if self.weight_decay != 0:
+            g = g + self.weight_decay * param
+        state["step"] += 1
+        square_avg = state["square_avg"]
+        square_avg *= alpha
+        squared = g * g
+        squared *= 1 - alpha
+        square_avg += squared
+        if self.centered:
+            grad_avg = state["grad_avg"]
+            grad_avg += (1 - alpha) * (g - grad_avg)  # = alpha * grad_avg + (1 - alpha) * g
+            # An uncentered second moment minus the squared mean: a variance, never negative
+            # in exact arithmetic; rounding could make it -1e-20, whose sqrt is NaN.
+            avg = xp.sqrt(xp.maximum(square_avg - grad_avg * grad_avg, 0))
+        else:
+            avg = xp.sqrt(square_avg)
+        avg += eps
+        if self.momentum > 0:
+            buf = state["momentum_buffer"]
+            buf *= self.momentum
+            buf += g / avg
+            param -= lr * buf
+        else:
+            update = g / avg
+            update *= lr
+            param -= update
 
 
 def _rmsprop_buffers(momentum: float, centered: bool) -> tuple[str, ...]:
@@ -570,34 +599,10 @@ class AdamW(Adam):
         self.lr, self.betas = float(lr), (float(betas[0]), float(betas[1]))
         self.eps, self.weight_decay = float(eps), float(weight_decay)
 
-    def step(self) -> None:
-        lr, (beta1, beta2), eps, weight_decay = self.lr, self.betas, self.eps, self.weight_decay
-        for p, state in zip(self.params, self.state):
-            if p.grad is None:
-                continue
-            xp = backend.array_module(p.device)
-            g = p.grad._array  # may share memory with other gradients: never written to
-            if not state:
-                state["step"] = 0
-                state["exp_avg"] = xp.zeros_like(p._array)
-                state["exp_avg_sq"] = xp.zeros_like(p._array)
-            state["step"] += 1
-            if weight_decay != 0:  # before the moments, on the weights as they were
-                p._array *= 1 - lr * weight_decay
-            t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-            m *= beta1
-            m += (1 - beta1) * g
-            v *= beta2
-            squared = g * g
-            squared *= 1 - beta2
-            v += squared
-            denom = xp.sqrt(v)
-            denom /= math.sqrt(1 - beta2 ** t)
-            denom += eps
-            update = m / denom
-            update *= lr / (1 - beta1 ** t)
-            p._array -= update
-            mark_written(p)
+    def _update(self, param: Any, grad: Any, state: dict[str, Any]) -> None:
+        if self.weight_decay != 0:  # before the moments, on the weights as they were
+            param *= 1 - self.lr * self.weight_decay
+        _adam_moments(param, grad, state, self.lr, self.betas, self.eps)
 
 
 # ---------------------------------------------------------------------- checks

@@ -33,7 +33,7 @@ import numpy as np
 # By module, not by name: autograd.py imports this module too, and the names are looked up
 # when an op runs, by which time both modules are complete, whichever was imported first.
 from . import autograd as _autograd
-from . import backend, ops
+from . import backend, ops, tracing
 from .function import UNWRITTEN as _UNWRITTEN  # every new tensor's version: see function.Version
 from .random import generator
 
@@ -509,6 +509,8 @@ class Tensor:
 
     def _write(self, index: Any, value: Tensor) -> Tensor:
         """``self[index] = value`` in self's memory: where every in-place op ends. See above."""
+        if tracing.capture.active is not None:  # tinygrad_sm.jit records the write
+            tracing.capture.active.lift(self)
         if not self._records_write(value):
             self._mutable_array()[index] = value._array
             _autograd.mark_written(self)

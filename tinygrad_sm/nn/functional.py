@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend, functions
+from .. import backend, functions, tracing
 from ..ops import MSE, CrossEntropy, LinearFunction
 from ..ops import conv as _conv
 from ..ops.nn import BatchNorm as _BatchNorm
@@ -155,12 +155,22 @@ def _class_labels(target: Any, logits: Tensor) -> Any:
         raise ValueError(f"cross_entropy: target has shape {tuple(labels.shape)} but logits have "
                          f"shape {logits.shape}; expected one class index per row, shape ({n},)")
     # One min and one max per batch: a negative label would otherwise wrap around silently.
-    if labels.min() < 0 or labels.max() >= classes:
-        host = backend.to_device(labels, "cpu")
-        i = int(np.flatnonzero((host < 0) | (host >= classes))[0])
-        raise ValueError(f"cross_entropy: target[{i}] = {int(host[i])} is not a class index in "
-                         f"[0, {classes}) (the logits have {classes} classes)")
+    tracing.require(labels.min() >= 0, _BadLabel(classes), labels)
+    tracing.require(labels.max() < classes, _BadLabel(classes), labels)
     return backend.to_device(labels, logits.device)
+
+
+class _BadLabel:
+    """The error for a label outside [0, classes), naming the first one."""
+
+    def __init__(self, classes: int) -> None:
+        self.classes = classes
+
+    def __call__(self, labels: Any) -> ValueError:
+        host = backend.to_host(labels)
+        i = int(np.flatnonzero((host < 0) | (host >= self.classes))[0])
+        return ValueError(f"cross_entropy: target[{i}] = {int(host[i])} is not a class index "
+                          f"in [0, {self.classes}) (the logits have {self.classes} classes)")
 
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:

@@ -29,7 +29,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from .. import backend, serialization
+from .. import backend, tracing, serialization
 from ..autograd import mark_written
 from ..tensor import Tensor
 
@@ -218,6 +218,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if tracing.capture.active is not None:  # tinygrad_sm.jit notes the train/eval mode
+            tracing.capture.active.saw_module(self)
         return self.forward(*args, **kwargs)
 
     def zero_grad(self) -> None:

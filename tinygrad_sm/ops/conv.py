@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .. import tracing
 from ..backend import array_module_of as _xp
 from ..function import Function
 
@@ -289,7 +290,10 @@ class MaxPool2d(Function):
             xp.greater(won[k], taken, out=won[k])  # and not taken already: True > False only
             taken |= won[k]
         nan = xp.isnan(best)
-        if bool(nan.any()):  # where a NaN is the maximum, the last NaN wins
+        # Where a NaN is the maximum, the last NaN wins. A jitted step cannot look whether
+        # there is one (it would fix the branch), so it always makes this pass, which changes
+        # nothing where there is none.
+        if tracing.capture.active is not None or bool(nan.any()):
             taken = ~nan
             for k in range(len(parts) - 1, -1, -1):
                 here = xp.isnan(parts[k])

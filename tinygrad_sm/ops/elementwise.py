@@ -9,9 +9,10 @@ import math
 
 import numpy as np
 
-from ..function import Function, is_grad_enabled
+from .. import tracing
 from ..backend import array_module_of as _xp
 from ..backend import copy_array, erf
+from ..function import Function, is_grad_enabled
 
 
 class Add(Function):
@@ -304,8 +305,11 @@ def _routes(a_takes, b_takes, out):
     a_takes = xp.broadcast_to(a_takes, out.shape)
     b_takes = xp.broadcast_to(b_takes, out.shape)
     tie = a_takes & b_takes
-    share = xp.where(tie, 0.5, 1.0).astype(out.dtype) if tie.any() else None
-    return a_takes, b_takes, share
+    # No ties, the usual case, needs no share; a jitted step cannot look (it would fix the
+    # branch), so it always takes the share, which is 1 where there is no tie: the same numbers.
+    if tracing.capture.active is None and not tie.any():
+        return a_takes, b_takes, None
+    return a_takes, b_takes, (1 - 0.5 * tie).astype(out.dtype)
 
 
 def _route_pair(g, routes, needs_input_grad):

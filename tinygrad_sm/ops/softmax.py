@@ -110,10 +110,8 @@ def max_shifted_exp(x, axis, finite_shift=False):
         m = xp.full(tuple(kept), -np.inf, dtype=x.dtype)
     else:
         m = reduce_max(x, axis, True)
-    if finite_shift:
-        finite = xp.isfinite(m)
-        if not finite.all():
-            m = xp.where(finite, m, 0).astype(x.dtype)
+    if finite_shift:  # no branch on the values: a jitted step replays this unchanged
+        m = xp.where(xp.isfinite(m), m, 0).astype(x.dtype, copy=False)
     with _quiet(xp):  # inf - inf = NaN for a row holding +inf: the answer, as in PyTorch
         return xp.exp(x - m), m
 
