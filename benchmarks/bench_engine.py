@@ -6,7 +6,8 @@
 1. Forward + backward of ``((x*2+1).exp().log()*x).sum()`` on a 4x4 float32 tensor that
    requires grad (``x.grad`` reset every iteration). Six ops (mul, add, exp, log, mul, sum):
    on a 4x4 tensor the arithmetic is nothing, so this is the per-op bookkeeping of the engine.
-   Ours against PyTorch CPU, with NumPy doing the forward pass alone as the floor.
+   Ours (eager, and the same step under ``tinygrad_sm.jit``) against PyTorch CPU, with NumPy
+   doing the forward pass alone as the floor.
 2. A chain of 100,000 ops (``y = y * 1.0``) and its backward: the engine's graph walk is
    iterative, so this must work, and its cost per op should match the small case.
 """
@@ -23,7 +24,8 @@ import numpy as np
 import tinygrad_sm as tg
 
 N_OPS = 6
-TARGET_US_PER_OP = 15.0
+TORCH_RATIO_TARGET = 0.5  # eager: at most half of PyTorch's time per op
+JIT_TARGET_US_PER_OP = 1.5  # jit: where JAX's jit(step) stands
 
 
 def make_autograd(x, iterations: int):
@@ -34,6 +36,21 @@ def make_autograd(x, iterations: int):
             x.grad = None
             y = ((x * 2 + 1).exp().log() * x).sum()
             y.backward()
+        return (time.perf_counter() - start) / iterations
+    return run
+
+
+def make_jit(x, iterations: int):
+    """The same step under tinygrad_sm.jit: captured in the warm-up, replayed when timed."""
+    def step() -> None:
+        x.grad = None
+        ((x * 2 + 1).exp().log() * x).sum().backward()
+    replay = tg.jit(step)
+
+    def run() -> float:
+        start = time.perf_counter()
+        for _ in range(iterations):
+            replay()
         return (time.perf_counter() - start) / iterations
     return run
 
@@ -90,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     x0 = np.random.default_rng(0).random((4, 4), dtype=np.float32)
 
     contenders = {"ours (fwd+bwd)": make_autograd(tg.tensor(x0, requires_grad=True), iterations),
+                  "ours, jit (fwd+bwd)": make_jit(tg.tensor(x0, requires_grad=True), iterations),
                   "NumPy (fwd only, floor)": make_numpy(x0, iterations)}
     if torch is not None:
         contenders["PyTorch CPU (fwd+bwd)"] = make_autograd(torch.tensor(x0, requires_grad=True),
@@ -108,12 +126,16 @@ def main(argv: list[str] | None = None) -> int:
         rows.append([name, f"{value:.1f} [{best:.1f}]", f"{value / N_OPS:.2f}",
                      f"{ours / value:.2f}"])
     print_table(["contender", "us/iter", "us/op", "ours/this"], rows)
-    print(f"ours: {ours / N_OPS:.2f} us per op -> "
-          f"{'meets' if ours / N_OPS <= TARGET_US_PER_OP else 'MISSES'} the target "
-          f"(<= {TARGET_US_PER_OP:g} us per op)")
+    jitted = min(times["ours, jit (fwd+bwd)"]) * 1e6 / N_OPS
+    print(f"ours, jit: {jitted:.2f} us per op (fastest repeat) -> "
+          f"{'meets' if jitted <= JIT_TARGET_US_PER_OP else 'MISSES'} the target "
+          f"(<= {JIT_TARGET_US_PER_OP:g} us per op)")
     if torch is not None:
-        print(f"ratio ours / PyTorch: {ours / us['PyTorch CPU (fwd+bwd)']:.2f}; "
-              f"ours / NumPy forward: {ours / us['NumPy (fwd only, floor)']:.2f}")
+        ratio = min(times["ours (fwd+bwd)"]) / min(times["PyTorch CPU (fwd+bwd)"])
+        print(f"ours / PyTorch: {ratio:.2f} (fastest repeats) -> "
+              f"{'meets' if ratio <= TORCH_RATIO_TARGET else 'MISSES'} the target "
+              f"(<= {TORCH_RATIO_TARGET:g}); ours / NumPy forward: "
+              f"{ours / us['NumPy (fwd only, floor)']:.2f}")
         print(check_gradients(torch, x0))
 
     print(f"\nchain of {chain_ops:,} ops (y = y * 1.0) on a scalar; median of {chain_repeats}")

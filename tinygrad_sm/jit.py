@@ -34,6 +34,7 @@ each replay, from the library's generator, as the eager step would draw them.
 from __future__ import annotations
 
 import functools
+import operator
 import weakref
 from collections import OrderedDict
 from typing import Any, Callable
@@ -60,18 +61,22 @@ class jit:
         self.fn = fn
         self.max_programs = max_programs
         self.programs: OrderedDict[Any, Program] = OrderedDict()
+        self._last: Program | None = None  # the program of the latest call
         self.captures = 0  # how many times a call was captured (for tests and curiosity)
 
     def __call__(self, *args: Any) -> Any:
         key = _signature(args)
         program = self.programs.get(key)
         if program is not None and program.still_valid():
-            self.programs.move_to_end(key)
+            if program is not self._last:  # the least recently used program is evicted
+                self.programs.move_to_end(key)
+                self._last = program
             return program.run(args)
         result, program = _capture(self.fn, args)
         self.captures += 1
         self.programs[key] = program
         self.programs.move_to_end(key)
+        self._last = program
         while len(self.programs) > self.max_programs:
             self.programs.popitem(last=False)
         return result
@@ -85,14 +90,25 @@ class jit:
 
 
 def _hyperparameters(optimizer: Any) -> tuple[Any, ...]:
-    return tuple(getattr(optimizer, name) for name in optimizer.hyperparameters)
+    return _hyperparameter_getter(optimizer)(optimizer)
+
+
+def _hyperparameter_getter(optimizer: Any) -> Callable[[Any], tuple[Any, ...]]:
+    """A function that reads an optimizer's hyperparameters as a tuple, in C."""
+    getter = operator.attrgetter(*optimizer.hyperparameters)
+    if len(optimizer.hyperparameters) == 1:
+        return lambda opt: (getter(opt),)
+    return getter
 
 
 def _signature(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What a program is kept under: each tensor's shape, dtype and device, each other
+    argument's type and value. (Called on every step: kept short.)"""
     key = []
     for a in args:
         if isinstance(a, Tensor):
-            key.append(("tensor", a.shape, a.dtype, a.device))
+            array = a._array
+            key.append((array.shape, array.dtype, a.device))
         else:
             try:
                 hash(a)
@@ -119,6 +135,7 @@ class _Capture:
         # Python state that the capture fixed: (optimizer, its hyperparameters) and (module,
         # its training flag). A replay checks that each is unchanged.
         self.guards: list[tuple[Any, Any]] = []
+        self.grad_inputs: list[tuple[Tensor, Tensor, Any]] = []  # (leaf, its .grad, the array)
         self.context = ""  # "Exp.backward" while a backward rule runs: labels for the source
 
     # The engine's hooks (function.py, autograd.py, tensor.py, optim.py) call these.
@@ -129,12 +146,14 @@ class _Capture:
             self.lift(t)
 
     def before_gradient(self, leaf: Tensor) -> None:
+        """Backward is about to add into ``leaf.grad``. A gradient that was there before the
+        step (the book's sgd zeroes it in place instead of dropping it) becomes an input of
+        the replay, read from ``leaf.grad`` at every call, so that the replay adds into
+        whatever is there then, as the eager step would."""
         g = leaf.grad
         if g is not None and type(g._array) is not Traced:
-            raise JitError(
-                f"backward adds into a .grad (shape {leaf.shape}) that was there before the "
-                "step: a replay would keep adding into that old array. Call "
-                "optimizer.zero_grad() inside the jitted step")
+            self.grad_inputs.append((leaf, g, g._array))
+            g._array = self.tape.input(g._array)
 
     def lift_optimizer(self, optimizer: Any, p: Tensor, state: dict) -> None:
         """An optimizer is about to update ``p``: its state becomes recorded too. A step count
@@ -179,6 +198,8 @@ class _Capture:
         state[key] = self.tape.external(value)
 
     def restore(self) -> None:
+        for _, grad, real in self.grad_inputs:
+            grad._array = real
         for t, real in self.lifted:
             t._array = real
         for state, key, real in self.state:
@@ -277,6 +298,9 @@ class Program:
                  grads: list[tuple[Tensor, Traced]], inputs: list[Tensor]) -> None:
         self.structure = structure
         self.device = outputs_device(inputs, outputs)
+        # Gradients that were in .grad before the capture: the replay reads them from there.
+        self.grad_inputs = [(weakref.ref(leaf), grad.shape, grad.dtype)
+                            for leaf, grad, _ in capture.grad_inputs]
         written = _written_externals(tape)
         self.written = [weakref.ref(t) for t, real in capture.lifted if id(real) in written]
         self.grad_targets = [weakref.ref(t) for t, _ in grads]
@@ -289,8 +313,11 @@ class Program:
         capture.lifted.clear()
         self.bound = [(ref, real) for ref, real in refs if ref() is not None]
         self.state = list(capture.state)  # (state dict, key, the array it must still hold)
-        self.guards = [(weakref.ref(obj), value) for obj, value in
-                       {id(obj): (obj, value) for obj, value in capture.guards}.values()]
+        guards = {id(obj): (obj, value) for obj, value in capture.guards}.values()
+        self.optimizers = [(weakref.ref(opt), _hyperparameter_getter(opt), value)
+                           for opt, value in guards if isinstance(value, tuple)]
+        self.modules = [(weakref.ref(m), value) for m, value in guards
+                        if not isinstance(value, tuple)]
 
     def still_valid(self) -> bool:
         """Whether replaying would still do what the step does: the same arrays bound to
@@ -302,15 +329,24 @@ class Program:
         for state, key, real in self.state:
             if state.get(key) is not real:
                 return False
-        for ref, value in self.guards:
-            obj = ref()
-            if obj is None or (value != _hyperparameters(obj) if isinstance(value, tuple)
-                               else obj.training != value):
+        for ref, getter, value in self.optimizers:
+            optimizer = ref()
+            if optimizer is None or getter(optimizer) != value:
+                return False
+        for ref, training in self.modules:
+            module = ref()
+            if module is None or module.training != training:
+                return False
+        for ref, shape, dtype in self.grad_inputs:
+            leaf = ref()
+            if leaf is None or leaf.grad is None or leaf.grad.shape != shape \
+                    or leaf.grad.dtype != dtype:
                 return False
         return True
 
     def run(self, args: tuple[Any, ...]) -> Any:
         arrays = [a._array for a in args if isinstance(a, Tensor)]
+        arrays += [ref().grad._array for ref, _, _ in self.grad_inputs]
         results = self.replay(*arrays)
         n = len(results) - len(self.grad_targets)
         for ref, g in zip(self.grad_targets, results[n:]):

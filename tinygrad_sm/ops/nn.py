@@ -33,8 +33,7 @@ class LinearFunction(Function):
     def backward(self, g):
         x, w = self.inputs[0], self.inputs[1]
         need = self.needs_input_grad
-        # dW as (X^T G)^T: the same numbers as G^T X, but BLAS runs this layout faster.
-        grads = [g @ w if need[0] else None, (x.T @ g).T if need[1] else None]
+        grads = [g @ w if need[0] else None, g.T @ x if need[1] else None]
         if len(self.inputs) == 3:
             grads.append(Sum((0,), False)(g) if need[2] else None)  # g.sum(0), axis known good
         return tuple(grads)
