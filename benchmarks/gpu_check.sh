@@ -91,8 +91,12 @@ environment() {
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) $(git -C "$ROOT" status --porcelain 2>/dev/null | wc -l) changed files"
     echo "FASHION_MNIST_DIR=${FASHION_MNIST_DIR:-(unset)}"
-    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | sed 's/^/GPU: /'
-    nvidia-smi 2>&1 | grep -m1 "CUDA Version" | sed 's/^/nvidia-smi: /'
+    if command -v nvidia-smi > /dev/null; then
+        nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | sed 's/^/GPU: /'
+        nvidia-smi 2>&1 | grep -m1 "CUDA Version" | sed 's/^/nvidia-smi: /'
+    else
+        echo "GPU: none found (no nvidia-smi on this machine)"
+    fi
     "$PYTHON" - <<'EOF'
 import platform
 import tinygrad_sm as tg
