@@ -201,6 +201,26 @@ def test_every_python_block_of_the_page_runs_in_order(page, reader):
             assert _matches(block.output.text, printed), (
                 f"the block at {block.where} printed\n{printed}\nbut the page shows (at "
                 f"{block.output.where})\n{block.output.text}")
+    check_pictures(page, reader)
+
+
+def svg_labels(path: Path) -> list[str]:
+    """The text of an SVG's labels, without the gradient norms (their last digits may differ
+    from one BLAS to another)."""
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", path.read_text(encoding="utf-8"))
+    return sorted(t for t in texts if not t.startswith("|grad|"))
+
+
+def check_pictures(page: Path, drawn_in: Path) -> None:
+    """An SVG that the page shows from docs/images and that its code drew again (under the same
+    name, in the working directory) must show the same graph: the picture is not stale."""
+    for name in re.findall(r"\]\(images/([\w.-]+\.svg)\)", page.read_text(encoding="utf-8")):
+        fresh = drawn_in / name
+        if fresh.exists():
+            shown = page.parent / "images" / name
+            assert svg_labels(shown) == svg_labels(fresh), (
+                f"{shown.relative_to(ROOT)} is not what the code of {page.name} draws now: "
+                f"copy the new drawing over it (the page's code writes {name})")
 
 
 def test_output_blocks_follow_a_python_block():
@@ -480,3 +500,23 @@ def test_the_tests_that_the_docs_name_exist():
             elif bare and bare not in every_test and not _word(bare).search(library):
                 problems.append(f"{where}: no test named {bare} in tests/")
     assert not problems, "\n".join(problems)
+
+
+def library_files() -> list[str]:
+    """The library's Python files, as paths from the repository's root: those git tracks (a file
+    still being written is not yet part of the map), or all of them outside a git checkout."""
+    import subprocess
+    try:
+        listed = subprocess.run(["git", "ls-files", "tinygrad_sm"], cwd=ROOT, capture_output=True,
+                                text=True, check=True, timeout=30).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        listed = [p.relative_to(ROOT).as_posix() for p in (ROOT / "tinygrad_sm").rglob("*")]
+    return sorted(p for p in listed if p.endswith(".py"))
+
+
+def test_index_md_maps_every_file_of_the_library():
+    targets = {(ROOT / "docs" / t.partition("#")[0]).resolve()
+               for _, _, t in links_of(ROOT / "docs" / "index.md")}
+    missing = [f for f in library_files() if (ROOT / f).resolve() not in targets]
+    assert not missing, ("docs/index.md's map of the code does not link these files; add them "
+                         f"to its table: {missing}")
