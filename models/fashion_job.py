@@ -89,6 +89,9 @@ def parse_args(job: Job, argv: list[str] | None = None) -> argparse.Namespace:
                              "to resume from if it exists, and to save to (default: OUT/MODEL.npz, "
                              "trained afresh)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    parser.add_argument("--jit", action="store_true",
+                        help="capture the training step once and replay it as plain array code "
+                             "(tinygrad_sm.jit): the same results, faster; see docs/jit.md")
     return parser.parse_args(argv)
 
 
@@ -220,7 +223,7 @@ def train_or_evaluate(job: Job, args: argparse.Namespace) -> int:
                               seed=args.seed, device=device)
     test_loader = DataLoader(data.test_dataset(), args.batch_size, device=device)
     trainer = Trainer(model, loss_fn, optimizer, progress=not args.quiet,
-                      log=None if args.quiet else print)
+                      log=None if args.quiet else print, jit=args.jit)
 
     if args.eval_only:
         result = trainer.evaluate(test_loader)

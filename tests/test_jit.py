@@ -298,3 +298,60 @@ def test_a_small_lenet_replays_bit_for_bit():
                                            nn.MaxPool2d(2), nn.Conv2d(4, 6, 3), nn.ReLU(),
                                            nn.AvgPool2d(2), nn.Flatten(), nn.Linear(6, 3)),
                      lambda p: optim.Adam(p, lr=1e-2), batches)
+
+
+@pytest.mark.parametrize("kind", ["concise", "scratch"])
+def test_batches_of_256_take_the_short_axis_path_and_still_replay_bit_for_bit(kind):
+    """Softmax over 10 classes of 256 rows goes through a transposed copy in backend.py
+    (reduce_max, reduce_sum): that copy, too, must be recorded, not baked in."""
+    from models.softmax_regression import build
+    rng = np.random.default_rng(0)
+    data = [(tg.tensor(rng.random((256, 1, 28, 28)).astype(np.float32)),
+             tg.tensor(rng.integers(0, 10, 256))) for _ in range(4)]
+
+    def run(use_jit):
+        tg.manual_seed(0)
+        model, loss_fn = build(kind)
+        opt = optim.SGD(list(model.parameters()), lr=0.1)
+
+        def step(X, y):
+            loss = loss_fn(model(X), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+        run_step = jit(step) if use_jit else step
+        return [float(run_step(X, y)) for X, y in data], [p.numpy().copy() for p in
+                                                          model.parameters()]
+    eager, jitted = run(False), run(True)
+    assert eager[0] == jitted[0]
+    for a, b in zip(eager[1], jitted[1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_trainer_with_jit_trains_as_without():
+    from tinygrad_sm.train import Trainer
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((300, 12)).astype(np.float32)
+    y = X[:, :4].argmax(axis=1).astype(np.int64)
+    results = []
+    for use_jit in (False, True):
+        tg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 4))
+        trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+                          progress=False, log=None, jit=use_jit)
+        history = trainer.fit(DataLoader(ArrayDataset(X, y), 64, shuffle=True, seed=0), 3)
+        results.append(([(h.train_loss, h.train_acc) for h in history],
+                        [p.numpy().copy() for p in model.parameters()]))
+    assert results[0][0] == results[1][0]
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_array_conversion_of_a_recorded_array_is_refused_not_baked_in():
+    """NumPy's creation functions do not ask the recording to record them; reading the real
+    memory behind its back would freeze the values. Each one is refused instead."""
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    for convert in (np.asarray, np.ascontiguousarray, np.array):
+        with pytest.raises(JitError, match="array conversion"):
+            jit(lambda x, convert=convert: tg.tensor(convert(x._array)) * w)(tg.ones(2))

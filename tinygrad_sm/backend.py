@@ -67,7 +67,8 @@ def _import_cupy() -> ModuleType:
         except ImportError as e:
             raise RuntimeError(
                 "device 'cuda' needs CuPy, which is not installed: "
-                "pip install 'tinygrad_sm[cuda]' (CuPy for CUDA 12), or use device='cpu'"
+                "pip install 'tinygrad_sm[cuda13]' (CuPy for CUDA 13) or 'tinygrad_sm[cuda]' "
+                "(CUDA 12; nvidia-smi shows which your driver has), or use device='cpu'"
             ) from e
         try:
             count = cupy.cuda.runtime.getDeviceCount()
@@ -196,7 +197,8 @@ def _short_last_axis(x: Any, axis: Any) -> bool:
 
 
 def _last_axis_first(x: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(x.T if x.ndim == 2 else np.moveaxis(x, -1, 0))
+    xp = array_module_of(x)  # NumPy, or the recording module while a step is jitted
+    return xp.ascontiguousarray(x.T if x.ndim == 2 else xp.moveaxis(x, -1, 0))
 
 
 def reduce_max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:

@@ -277,6 +277,10 @@ class Traced:
     # ---------------------------------------------------------------- every other method
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            # Never hand out the real array's protocols (__array_interface__, the buffer...):
+            # NumPy would read the memory directly, and nothing would be recorded.
+            raise AttributeError(name)
         attribute = getattr(self.array, name)
         if not callable(attribute):
             return attribute

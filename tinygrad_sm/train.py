@@ -39,6 +39,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from . import backend
+from .jit import jit as _capture_and_replay
 from .autograd import mark_written, no_grad
 from .tensor import Tensor
 
@@ -104,13 +105,18 @@ class _Pending:
         self.sizes: list[int] = []
 
     def add(self, loss: Tensor, y_hat: Tensor, y: Tensor) -> None:
+        self.add_counts(loss, correct_hits(y_hat, y) if self.classification else None, len(y))
+
+    def add_counts(self, loss: Tensor, hits: Any, size: int) -> None:
+        """One batch's mean loss, its number of correct predictions (a 0-d array, or None),
+        and its size."""
         if loss.size != 1:
             raise ValueError(f"the loss function must return one number (the batch's mean loss), "
                              f"got a tensor of shape {loss.shape}; reduce it with .mean()")
         self.losses.append(loss._array.reshape(()) if loss.ndim else loss._array)
         if self.classification:
-            self.hits.append(correct_hits(y_hat, y))
-        self.sizes.append(len(y))
+            self.hits.append(hits)
+        self.sizes.append(size)
 
     def __len__(self) -> int:
         return len(self.sizes)
@@ -156,12 +162,16 @@ class Trainer:
     to the host, checked and shown (see the module docstring); an epoch's end is always a read.
     ``keep_last_good`` (default True) keeps a copy of the weights and optimizer state from the
     last read whose losses were finite, and restores it when training diverges.
+
+    ``jit=True`` runs each training step through ``tinygrad_sm.jit``: captured once per batch
+    shape, then replayed as plain array code, with the same results bit for bit (see
+    docs/jit.md for what a captured step may not do).
     """
 
     def __init__(self, model: Callable[[Tensor], Tensor], loss_fn: Callable[[Tensor, Tensor], Tensor],
                  optimizer: Any, classification: bool = True, progress: bool = True,
                  log: Callable[[str], Any] | None = print, reads_per_epoch: int = 10,
-                 keep_last_good: bool = True) -> None:
+                 keep_last_good: bool = True, jit: bool = False) -> None:
         if isinstance(reads_per_epoch, bool) or not isinstance(reads_per_epoch, int) \
                 or reads_per_epoch < 1:
             raise ValueError(f"reads_per_epoch must be a positive integer, got {reads_per_epoch!r}")
@@ -175,6 +185,20 @@ class Trainer:
         self.keep_last_good = keep_last_good
         self.history: list[EpochStats] = []
         self._good: _Snapshot | None = None
+        self.jit = bool(jit)
+        self._step = _capture_and_replay(self._train_step) if jit else self._train_step
+
+    def _train_step(self, X: Tensor, y: Tensor) -> tuple[Tensor, Tensor | None]:
+        """One step of the book's loop: forward, loss, zero_grad, backward, step; the batch's
+        loss and its number of correct predictions (on the device)."""
+        y_hat = self.model(X)
+        loss = self.loss_fn(y_hat, y)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        if not self.classification:
+            return loss, None
+        return loss, Tensor._wrap(correct_hits(y_hat, y), y_hat.device)
 
     def _set_mode(self, training: bool) -> None:
         mode = getattr(self.model, "train" if training else "eval", None)
@@ -222,12 +246,9 @@ class Trainer:
         bar = self._progress_bar(loader, f"epoch {epoch}/{last_epoch}")
         last_read = 0
         for batch, (X, y) in enumerate(bar, start=1):
-            y_hat = self.model(X)
-            loss = self.loss_fn(y_hat, y)
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
-            pending.add(loss, y_hat, y)  # queued on the device; read below, every few batches
+            loss, hits = self._step(X, y)
+            # queued on the device; read below, every few batches
+            pending.add_counts(loss, None if hits is None else hits._array, len(y))
             if batch - last_read == every:
                 self._read(pending, totals, epoch, last_read, batch, bar)
                 last_read = batch

@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 
-from .. import tracing
 from ..backend import array_module_of as _xp
 from ..backend import copy_array, erf
 from ..function import Function, is_grad_enabled
@@ -300,16 +299,15 @@ class Minimum(Function):
 
 def _routes(a_takes, b_takes, out):
     """Where the output's gradient goes to a and where to b, in the output's shape, and the
-    share each takes: 1, or 1/2 where both do (a tie). The share is None when there is no tie."""
+    share each takes: 1, or 1/2 where both do (a tie)."""
     xp = _xp(out)
     a_takes = xp.broadcast_to(a_takes, out.shape)
     b_takes = xp.broadcast_to(b_takes, out.shape)
-    tie = a_takes & b_takes
-    # No ties, the usual case, needs no share; a jitted step cannot look (it would fix the
-    # branch), so it always takes the share, which is 1 where there is no tie: the same numbers.
-    if tracing.capture.active is None and not tie.any():
-        return a_takes, b_takes, None
-    return a_takes, b_takes, (1 - 0.5 * tie).astype(out.dtype)
+    # 1/2 where both take it, else 1. Always made, rather than only where a tie is found:
+    # looking would be a read of the values (a GPU synchronisation, and a branch that a jitted
+    # step would freeze), and multiplying by 1 changes nothing.
+    share = (1 - 0.5 * (a_takes & b_takes)).astype(out.dtype)
+    return a_takes, b_takes, share
 
 
 def _route_pair(g, routes, needs_input_grad):
