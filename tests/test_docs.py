@@ -94,7 +94,8 @@ def blocks_of(page: Path) -> list[Block]:
         body = []
         j = i + 1
         while j < len(lines) and not closing.match(lines[j]):
-            body.append(lines[j][len(indent):] if lines[j].startswith(indent) else lines[j].lstrip())
+            line = lines[j]
+            body.append(line[len(indent):] if line.startswith(indent) else line.lstrip())
             j += 1
         if j == len(lines):
             raise AssertionError(f"{page.relative_to(ROOT)}:{i + 1}: a code block that is never "
@@ -314,8 +315,9 @@ def test_links_point_at_files_that_exist_and_lines_that_hold_their_names():
             file_part, _, anchor = target.partition("#")
             path = (page.parent / file_part).resolve()
             if not path.exists():
+                shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
                 problems.append(f"{page.relative_to(ROOT)}:{number}: link [{text}]({target}): "
-                                f"no such file {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+                                f"no such file {shown}")
                 continue
             line_anchor = LINE_ANCHOR.match("#" + anchor) if anchor else None
             if line_anchor and path.is_file():
