@@ -327,6 +327,27 @@ def test_ops_that_save_nothing_do_not_care():
     del z
 
 
+def test_the_fused_losses_keep_what_they_read_and_nothing_more():
+    # cross_entropy's backward reads its own copy of log_softmax(z): a later write to z's
+    # memory changes nothing it needs. mse_loss's reads x, so a write to x is caught.
+    z = leaf([[0.5, 1.0, -1.0], [2.0, 0.0, 1.0]])
+    h = z * 1.0
+    loss = nn.functional.cross_entropy(h, tg.tensor([2, 0]))
+    expected = (h.softmax(1) - nn.functional.one_hot(tg.tensor([2, 0]), 3)).numpy() / 2
+    with tg.no_grad():
+        h += 100.0
+    loss.backward()
+    np.testing.assert_allclose(z.grad.numpy(), expected, rtol=1e-6)
+
+    x = leaf([1.0, 2.0])
+    h = x * 1.0
+    loss = nn.functional.mse_loss(h, tg.tensor([0.0, 0.0]))
+    with tg.no_grad():
+        h += 1.0
+    with pytest.raises(RuntimeError, match="MSE saved"):
+        loss.backward()
+
+
 def test_versions_count_every_write():
     x = tg.zeros(3)
     assert tg.autograd.version_of(x) == 0

@@ -83,9 +83,13 @@ class Pow(Function):
         if need_a:
             # b * a**(b-1), except where a = b = 0: there the exponent is not stepped down, so
             # that it gives 0 * 0**0 = 0 rather than 0 * 0**-1 = NaN. A constant exponent
-            # (x ** 2) is stepped down on the array, recording nothing.
-            step = ((a._array != 0) | (b._array != 0)).astype(b.dtype)
-            b_minus_1 = b - b._constant(step) if need_b else b._constant(b._array - step)
+            # (x ** 2) is stepped down on the array, recording nothing; a nonzero number
+            # (the usual x ** 2) cannot meet that case, and needs no mask.
+            if not need_b and isinstance(b._array, np.generic) and b._array != 0:
+                b_minus_1 = b._constant(b._array - 1)
+            else:
+                step = ((a._array != 0) | (b._array != 0)).astype(b.dtype)
+                b_minus_1 = b - b._constant(step) if need_b else b._constant(b._array - step)
             ga = g * (a ** b_minus_1 * b)
         if need_b:
             # a**b * log(a), with log taken of 1 (giving 0) where a = 0 and b >= 0.

@@ -24,6 +24,8 @@ class LinearFunction(Function):
     steps): a linear layer runs on every batch.
     """
 
+    saves_output = False  # backward reads x and w
+
     def forward(self, x, w, b=None):
         out = x @ w.T
         if b is not None:
@@ -47,6 +49,10 @@ class CrossEntropy(Function):
     steps keeps the backward to one subtraction and one product, instead of undoing a
     log-softmax, an indexing, and a mean one op at a time.
     """
+
+    # backward reads only its own arrays (the forward's log-probabilities), so writing to z
+    # or to the loss afterwards changes nothing it needs
+    saves_inputs = saves_output = False
 
     def __init__(self, labels: Any, reduction: str) -> None:
         self.labels, self.reduction = labels, reduction
@@ -81,6 +87,8 @@ class MSE(Function):
 
     One op instead of a subtraction, a product and a reduction, and their backward steps.
     """
+
+    saves_output = False  # backward reads x and t
 
     def __init__(self, reduction: str) -> None:
         self.reduction = reduction
