@@ -156,6 +156,19 @@ def test_factories_shapes_dtypes_and_values(device):
     assert tg.ones(2, requires_grad=True).is_leaf
 
 
+def test_full_takes_its_dtype_from_the_value_as_torch_does(device):
+    assert tg.full((2, 3), 1.5, device=device).tolist() == [[1.5] * 3] * 2
+    assert tg.full((2,), 1.5, device=device).dtype == FLOAT32
+    assert tg.full((2,), 7, device=device).dtype == INT64
+    assert tg.full((2,), True, device=device).tolist() == [True, True]
+    assert tg.full((2,), 1.5, dtype="int64", device=device).tolist() == [1, 1]  # as torch: cut
+    x = tg.tensor([[1.0, 2.0]], dtype="float64", device=device)
+    like = tg.full_like(x, 3, requires_grad=True)
+    assert like.dtype == FLOAT64 and like.tolist() == [[3.0, 3.0]] and like.requires_grad
+    with pytest.raises(TypeError, match="fill_value must be a Python or NumPy number, got str"):
+        tg.full((2,), "1")
+
+
 def test_arange():
     assert tg.arange(4).tolist() == [0, 1, 2, 3] and tg.arange(4).dtype == INT64
     assert tg.arange(2, 8, 2).tolist() == [2, 4, 6]

@@ -1895,7 +1895,7 @@ def _factory(array: np.ndarray, dtype: Any, device: str | None, requires_grad: b
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
            device: str | None = None) -> Tensor:
     """A new leaf tensor with a copy of ``data``, as ``torch.tensor``: changing one later does
-    not change the other. ``Tensor(array)`` shares a NumPy or CuPy array instead."""
+    not change the other. ``from_numpy`` and ``as_tensor`` share an array's memory instead."""
     out = Tensor(data, dtype=dtype, device=device)
     source = data._array if isinstance(data, Tensor) else data
     if out._array is source:  # nothing (dtype, device) made a copy on the way
@@ -1935,9 +1935,30 @@ def ones(*shape: int, dtype: Any = None, device: str | None = None,
     return _filled("ones", shape, dtype, device, requires_grad)
 
 
+def full(size: Any, fill_value: Any, dtype: Any = None, device: str | None = None,
+         requires_grad: bool = False) -> Tensor:
+    """A tensor of shape ``size`` filled with ``fill_value``, as ``torch.full``: without a dtype,
+    bool for a bool, int64 for an int, the default float type for a float."""
+    if not isinstance(fill_value, (bool, int, float, np.bool_, np.integer, np.floating)):
+        raise TypeError(f"full: fill_value must be a Python or NumPy number, got "
+                        f"{type(fill_value).__name__}; for a tensor of values use tensor(...)")
+    if dtype is None:
+        dtype = (np.bool_ if isinstance(fill_value, (bool, np.bool_)) else
+                 np.int64 if isinstance(fill_value, (int, np.integer)) else DEFAULT_DTYPE)
+    out = _filled("empty", (size,), dtype, device, False)
+    out._array.fill(fill_value)
+    return out.requires_grad_(requires_grad) if requires_grad else out
+
+
+def full_like(t: Tensor, fill_value: Any, dtype: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype, device=t.device,
+                requires_grad=requires_grad)
+
+
 def _filled(how: str, shape: tuple[Any, ...], dtype: Any, device: str | None,
             requires_grad: bool) -> Tensor:
-    """A new leaf from the array module's ``zeros`` or ``ones``, made on its device."""
+    """A new leaf from the array module's ``zeros``, ``ones`` or ``empty``, made on its device."""
     device = backend.check_device(device)
     dtype = DEFAULT_DTYPE if dtype is None else to_dtype(dtype)
     array = getattr(backend.array_module(device), how)(_shape_arg(shape), dtype=dtype)
