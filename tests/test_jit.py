@@ -180,6 +180,28 @@ def test_outputs_are_fresh_arrays_on_every_call():
     assert float(first) == 6.0 and float(second) == 12.0
 
 
+
+def test_each_replay_hands_each_leaf_a_new_gradient_without_copying_one():
+    """Eager mode copies a new .grad so that the leaf owns it; the replay makes the gradient
+    fresh instead, so the copy is left out, and a gradient kept from one step is not
+    overwritten by the next."""
+    net = nn.Linear(3, 1)
+    optimizer = optim.SGD(net.parameters(), lr=0.1)
+
+    def step(x):
+        optimizer.zero_grad()
+        net(x).sum().backward()
+        optimizer.step()
+
+    run = jit(step)
+    run(tg.ones(2, 3))
+    assert ".copy()" not in run.source
+    run(tg.ones(2, 3))
+    kept = net.weight.grad
+    run(tg.full((2, 3), 5.0))
+    assert kept.tolist() == [[2.0, 2.0, 2.0]] and net.weight.grad.tolist() == [[10.0, 10.0, 10.0]]
+
+
 # ------------------------------------------------------------------ capturing again
 
 def test_new_shapes_capture_again_and_old_ones_are_kept():

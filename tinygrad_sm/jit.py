@@ -270,6 +270,8 @@ def _flatten(result: Any) -> tuple[list[Traced], Any]:
 
 
 def _rebuild(structure: Any, arrays: list[Any], device: Any) -> Any:
+    if structure is None:  # the usual training step, which returns nothing
+        return None
     arrays = list(arrays)
 
     def build(s: Any) -> Any:
@@ -505,9 +507,14 @@ def _compile(tape: Tape, outputs: list[Traced], grads: list[Traced]) -> tuple[st
     names = _Names(tape)
     escaping_ids = {id(t) for t in escaping}
     stable: set[int] = {id(t) for t in tape.externals.values()}  # same array every replay
+    renamed = _elided_copies(records, escaping_ids)
     lines = []
     for r in records:
         label = f"  # {r.label}" if r.label else ""
+        if id(r) in renamed:  # the copy is its source, which is made fresh for it
+            source, copy = renamed[id(r)]
+            names.names[id(copy)] = names.result(source)
+            continue
         results = _results(r)
         if (r.kind in ("method", "getitem") and len(results) == 1 and
                 _is_view_of_stable(r, stable) and id(results[0]) not in escaping_ids):
@@ -530,6 +537,9 @@ def _compile(tape: Tape, outputs: list[Traced], grads: list[Traced]) -> tuple[st
                              [f"out={buffer}"])
             lines.append(f"{names.function(r.fn)}({args}){label}")
             continue
+        if r.kind == "method" and r.fn == "sum" and isinstance(r.args[0].array, np.ndarray):
+            # what ndarray.sum runs, without its Python wrapper
+            r = Record("call", np.add.reduce, r.args, r.kwargs, r.result, r.label)
         call = _render_call(r, names, kwargs)
         lines.append(f"{target} = {call}{label}" if target else f"{call}{label}")
     returned = [f"{names.render(t)}.copy()" if id(t) in stable else names.render(t)
@@ -541,6 +551,30 @@ def _compile(tape: Tape, outputs: list[Traced], grads: list[Traced]) -> tuple[st
     namespace = dict(names.namespace)
     exec(compile(source, "<jit replay>", "exec"), namespace)
     return source, namespace["replay"]
+
+
+def _elided_copies(records: list[Record], escaping_ids: set[int]) -> dict[int, tuple]:
+    """The ``copy()`` records that can be left out, each as id(record) -> (source, copy).
+
+    A copy of a temporary that nothing else touches, such as the copy that makes a new
+    ``.grad`` its leaf's own, is left out: the copy's value is the temporary itself, made
+    fresh in every replay (it then counts as escaping, so it gets no reused buffer).
+    """
+    uses: dict[int, int] = {}
+    for r in records:
+        for t in _reads(r) + _targets(r):
+            uses[id(t)] = uses.get(id(t), 0) + 1
+    elided = {}
+    for r in records:
+        if r.kind != "method" or r.fn != "copy" or len(r.args) != 1 or r.kwargs:
+            continue
+        source = r.args[0]
+        if (type(source) is Traced and source.origin[0] == "op" and uses[id(source)] == 1
+                and id(source) not in escaping_ids and isinstance(source.array, np.ndarray)
+                and source.array.base is None):
+            elided[id(r)] = (source, r.result)
+            escaping_ids.add(id(source))
+    return elided
 
 
 def _is_view_of_stable(r: Record, stable: set[int]) -> bool:
