@@ -7,6 +7,8 @@ hundred array operations rather than 60,000 function calls.
 from __future__ import annotations
 
 import math
+import operator
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol, Sequence
 
 import numpy as np
@@ -66,7 +68,7 @@ class ArrayDataset:
         return len(self.arrays[0])
 
     def __getitem__(self, indices: Array) -> tuple[Array, ...]:
-        batch = tuple(array[indices] for array in self.arrays)
+        batch = tuple(map(operator.itemgetter(indices), self.arrays))  # array[indices] for each
         if self.transform is not None:
             batch = tuple(self.transform(*batch))
         return batch
@@ -132,15 +134,17 @@ class DataLoader:
             # Drawn on the host (the same order on every device), sent to the GPU once per epoch.
             order = backend.to_device(order, self.device)
         stop = n - n % self.batch_size if self.drop_last else n
+        wrap, device = Tensor._wrap, self.device
         for start in range(0, stop, self.batch_size):
             batch = self._source[order[start:start + self.batch_size]]
-            if self._gather_on_device or self.device == "cpu" and all(
-                    isinstance(array, np.ndarray) for array in batch):
+            if self._gather_on_device or device == "cpu" and all(
+                    map(isinstance, batch, repeat(np.ndarray))):
                 # Fresh gathers already on the device: wrapped as they are, without the checks
-                # of Tensor(...), which would keep them as they are too.
-                yield tuple(Tensor._wrap(array, self.device) for array in batch)
+                # of Tensor(...), which would keep them as they are too. (map, not a generator:
+                # this runs once per batch.)
+                yield tuple(map(wrap, batch, repeat(device)))
             else:
-                yield tuple(Tensor(array, device=self.device) for array in batch)
+                yield tuple(Tensor(array, device=device) for array in batch)
 
     def __repr__(self) -> str:
         return (f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
