@@ -179,3 +179,12 @@ def profile(fn: Callable[[], Any], title: str, top: int = 20) -> None:
     # Skip pstats' header lines up to the table.
     text = out.getvalue()
     print(text[text.index("ncalls"):].rstrip() if "ncalls" in text else text)
+
+
+# The headline figures of each benchmark, as lines that run_all.py gathers into one table:
+# SUMMARY <tab> workload <tab> contender <tab> value <tab> what the value is.
+SUMMARY = "SUMMARY"
+
+
+def summary(workload: str, contender: str, value: float, unit: str) -> None:
+    print(f"{SUMMARY}\t{workload}\t{contender}\t{value:.4g}\t{unit}", flush=True)

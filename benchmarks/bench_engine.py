@@ -17,7 +17,7 @@ import argparse
 import time
 
 from _common import (add_common_arguments, describe_machine, import_torch, interleaved, median,
-                     print_table, threads_from_args, warn_if_contended)
+                     print_table, summary, threads_from_args, warn_if_contended)
 
 import numpy as np
 
@@ -126,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         rows.append([name, f"{value:.1f} [{best:.1f}]", f"{value / N_OPS:.2f}",
                      f"{ours / value:.2f}"])
     print_table(["contender", "us/iter", "us/op", "ours/this"], rows)
+    workload = "6-op graph on 4x4, us per op (fwd+bwd)"
+    for name, label in (("NumPy (fwd only, floor)", "NumPy"), ("ours (fwd+bwd)", "ours eager"),
+                        ("ours, jit (fwd+bwd)", "ours jit"), ("PyTorch CPU (fwd+bwd)", "PyTorch")):
+        if name in times:
+            summary(workload, label, min(times[name]) * 1e6 / N_OPS, "us/op")
     jitted = min(times["ours, jit (fwd+bwd)"]) * 1e6 / N_OPS
     print(f"ours, jit: {jitted:.2f} us per op (fastest repeat) -> "
           f"{'meets' if jitted <= JIT_TARGET_US_PER_OP else 'MISSES'} the target "

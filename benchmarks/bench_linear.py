@@ -27,7 +27,7 @@ import argparse
 from typing import Any, Callable
 
 from _common import (add_common_arguments, describe_machine, import_torch, interleaved, median,
-                     print_table, profile, threads_from_args, verdict, warn_if_contended)
+                     print_table, profile, summary, threads_from_args, verdict, warn_if_contended)
 
 import numpy as np
 
@@ -202,6 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     print_table(["contender", "us/step (median)", "min", "x NumPy", "x NumPy (mins)",
                  "max |w error|", "|b error|"], rows)
     # The verdict compares the fastest runs, the least affected by other work on the machine.
+    for name, workload, label in (
+            ("NumPy loop (floor)", "concise", "NumPy"), ("ours concise", "concise", "ours eager"),
+            ("ours concise, jit", "concise", "ours jit"), ("PyTorch concise", "concise", "PyTorch"),
+            ("NumPy loop (floor)", "scratch", "NumPy"), ("ours scratch", "scratch", "ours eager"),
+            ("ours scratch, jit", "scratch", "ours jit")):
+        if name in times:
+            summary(f"linear regression step, batch {BATCH_SIZE}, x NumPy ({workload})", label,
+                    min(times[name]) / STEPS / floor_min, "x NumPy")
     for name in ("ours concise", "ours scratch", "ours concise, jit", "ours scratch, jit"):
         ratio = min(times[name]) / STEPS / floor_min
         target = JIT_TARGET if name.endswith("jit") else TARGET

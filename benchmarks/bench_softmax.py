@@ -32,8 +32,8 @@ import time
 from typing import Any, Callable
 
 from _common import (add_common_arguments, blas_threads, describe_machine, import_torch,
-                     interleaved, median, print_table, profile, threads_from_args, verdict,
-                     warn_if_contended)
+                     interleaved, median, print_table, profile, summary, threads_from_args,
+                     verdict, warn_if_contended)
 
 import numpy as np
 
@@ -361,6 +361,12 @@ def main(argv: list[str] | None = None) -> int:
                  "last train loss", "train acc", "test acc"], rows)
     # The verdict compares the fastest epochs: on a shared machine bursts of other work inflate
     # some epochs of one contender and not another, and the minimum is the least affected.
+    for kind in ("concise", "scratch"):
+        for name, label in (("NumPy loop (floor)", "NumPy"), (f"ours {kind}", "ours eager"),
+                            (f"ours {kind}, jit", "ours jit"), (f"PyTorch {kind}", "PyTorch")):
+            if name in times:
+                summary(f"softmax regression epoch, batch {BATCH_SIZE}, x NumPy ({kind})", label,
+                        min(times[name]) / floor_min, "x NumPy")
     for name in ("ours concise", "ours scratch", "ours concise, jit", "ours scratch, jit"):
         ratio = min(times[name]) / floor_min
         target = JIT_TARGET if name.endswith("jit") else TARGET
