@@ -52,7 +52,7 @@ class Job:
     title: str  # of the training-curves plot
     models: dict[str, Callable[[str], tuple[Any, Any]]]
     load_data: Callable[..., Any]
-    default_lr: float
+    default_lrs: dict[str, float]  # the learning rate each --optimizer starts from
     default_optimizer: str = "sgd"
     default_batch_size: int = 256
 
@@ -67,7 +67,9 @@ def parse_args(job: Job, argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"which model (default {models[0]})")
     parser.add_argument("--epochs", type=cli.positive_int, default=10)
     parser.add_argument("--lr", type=cli.positive_float, default=None,
-                        help=f"learning rate (default {job.default_lr}; when resuming, the saved one)")
+                        help="learning rate (default: " + ", ".join(
+                            f"{lr:g} for {name}" for name, lr in job.default_lrs.items()) +
+                        "; when resuming, the saved one)")
     parser.add_argument("--batch-size", type=cli.positive_int, default=job.default_batch_size,
                         help=f"default {job.default_batch_size}")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=job.default_optimizer,
@@ -145,14 +147,15 @@ def check_outputs(args: argparse.Namespace) -> None:
             raise cli.InputError(problem)
 
 
-def load_checkpoint(args: argparse.Namespace, checkpoint: str, model: Any,
+def load_checkpoint(job: Job, args: argparse.Namespace, checkpoint: str, model: Any,
                     optimizer: optim.Optimizer | None) -> None:
     """Load the weights (and, to resume, the optimizer state) or raise ``cli.InputError``.
     The files are host ``.npz`` files: what was saved on one device loads onto the other."""
     try:
         model.load(checkpoint)
     except (OSError, KeyError, ValueError, TypeError) as e:
-        hint = "; pass the --model it was trained with" if isinstance(e, KeyError) else ""
+        hint = ("" if not isinstance(e, KeyError) else "; pass the --model it was trained with"
+                if len(job.models) > 1 else f"; pass a checkpoint that {job.name}.py saved")
         raise cli.InputError(f"{cli.error_text(e)}{hint}") from None
     if optimizer is None:
         return
@@ -202,10 +205,10 @@ def train_or_evaluate(job: Job, args: argparse.Namespace) -> int:
 
     manual_seed(args.seed)
     model, loss_fn = job.models[args.model](device)
-    optimizer = make_optimizer(args.optimizer, list(model.parameters()), args.lr or job.default_lr)
+    optimizer = make_optimizer(args.optimizer, list(model.parameters()), args.lr or job.default_lrs[args.optimizer])
     # Said even with --quiet, since they are about the user's files.
     if args.eval_only or resume:  # before the data: a bad checkpoint is found at once
-        load_checkpoint(args, checkpoint, model, optimizer if resume else None)
+        load_checkpoint(job, args, checkpoint, model, optimizer if resume else None)
         if resume:
             if args.lr is not None:
                 optimizer.lr = args.lr

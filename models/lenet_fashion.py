@@ -13,8 +13,8 @@ sigmoids and average pooling (which train far more slowly):
     Flatten, Linear(400, 120), ReLU, Linear(120, 84), ReLU, Linear(84, 10)
 
 With the defaults (Adam, lr 1e-3, batch 128) it reaches about 0.89 test accuracy after 10
-epochs (softmax regression, the main job, about 0.83). ``--optimizer sgd`` wants a larger
-``--lr``, such as 0.1.
+epochs (softmax regression, the main job, about 0.83). ``--optimizer sgd`` starts
+from lr 0.1 instead.
 
 The command line, outputs and checkpoints are those of the main job, ``softmax_fashion.py``
 (its docstring tells them; ``models/fashion_job.py`` holds the code they all run): a line per
@@ -75,7 +75,7 @@ JOB = fashion_job.Job(
     models={"lenet": lambda device: build("lenet", device=device)},
     # Looked up when called, so that a test can replace this module's load_fashion_mnist.
     load_data=lambda *args, **kwargs: load_fashion_mnist(*args, **kwargs),
-    default_lr=DEFAULT_LR, default_optimizer=DEFAULT_OPTIMIZER,
+    default_lrs={DEFAULT_OPTIMIZER: DEFAULT_LR, "sgd": 0.1}, default_optimizer=DEFAULT_OPTIMIZER,
     default_batch_size=DEFAULT_BATCH_SIZE)
 
 

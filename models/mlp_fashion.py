@@ -67,7 +67,7 @@ JOB = fashion_job.Job(
     models={"mlp": lambda device: build("mlp", device=device)},
     # Looked up when called, so that a test can replace this module's load_fashion_mnist.
     load_data=lambda *args, **kwargs: load_fashion_mnist(*args, **kwargs),
-    default_lr=DEFAULT_LR, default_optimizer=DEFAULT_OPTIMIZER,
+    default_lrs={DEFAULT_OPTIMIZER: DEFAULT_LR, "sgd": 0.1}, default_optimizer=DEFAULT_OPTIMIZER,
     default_batch_size=DEFAULT_BATCH_SIZE)
 
 

@@ -52,7 +52,7 @@ JOB = fashion_job.Job(
             "concise": lambda device: build("concise", device=device)},
     # Looked up when called, so that a test can replace this module's load_fashion_mnist.
     load_data=lambda *args, **kwargs: load_fashion_mnist(*args, **kwargs),
-    default_lr=DEFAULT_LR, default_optimizer="sgd", default_batch_size=256)
+    default_lrs={"sgd": DEFAULT_LR, "adam": 0.01}, default_optimizer="sgd", default_batch_size=256)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

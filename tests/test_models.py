@@ -585,9 +585,10 @@ def test_the_mlp_defaults_are_the_sweeps_and_shown_in_help(capsys):
     with pytest.raises(SystemExit):
         mlp_fashion.parse_args(["--help"])
     shown = " ".join(capsys.readouterr().out.split())
-    assert f"default {mlp_fashion.DEFAULT_LR}" in shown and f"default {mlp_fashion.DEFAULT_OPTIMIZER}" in shown
+    assert f"{mlp_fashion.DEFAULT_LR} for {mlp_fashion.DEFAULT_OPTIMIZER}" in shown
+    assert f"default {mlp_fashion.DEFAULT_OPTIMIZER}" in shown
     # the main job keeps the book's
-    assert (softmax_fashion.parse_args([]).optimizer, softmax_fashion.JOB.default_lr) == ("sgd", 0.1)
+    assert (softmax_fashion.parse_args([]).optimizer, softmax_fashion.JOB.default_lrs["sgd"]) == ("sgd", 0.1)
 
 
 @pytest.mark.slow
@@ -614,10 +615,22 @@ def test_the_mlp_job_resumes_evaluates_and_keeps_its_optimizer_state(tmp_path, t
     assert step_count(tmp_path / "mlp.optimizer.npz") == 2 * 64 // 16
     assert mlp_fashion.main(tiny + ["--eval-only", "--checkpoint", str(checkpoint)]) == 0
     assert re.search(r"test accuracy [0-9.]+ +\(" + re.escape(str(checkpoint)), capsys.readouterr().out)
-    # a softmax checkpoint is not an MLP's: one line, naming the file
+    # a softmax checkpoint is not an MLP's: one line, naming the file and the fix (there is no
+    # other --model to pass)
     softmax_regression.build("scratch")[0].save(tmp_path / "softmax.npz")
     assert mlp_fashion.main(tiny + ["--eval-only", "--checkpoint", str(tmp_path / "softmax.npz")]) == 2
-    assert str(tmp_path / "softmax.npz") in one_line_error(capsys.readouterr().err)
+    message = one_line_error(capsys.readouterr().err)
+    assert str(tmp_path / "softmax.npz") in message and "a checkpoint that mlp_fashion.py saved" in message
+
+
+def test_each_optimizer_starts_from_its_own_learning_rate(tmp_path, tiny, capsys):
+    loud = [a for a in tiny if a != "--quiet"] + ["--no-plots", "--out", str(tmp_path)]
+    assert mlp_fashion.main(loud + ["--optimizer", "sgd"]) == 0
+    assert "sgd lr 0.1" in capsys.readouterr().out
+    assert mlp_fashion.main(loud) == 0
+    assert f"adam lr {mlp_fashion.DEFAULT_LR}" in capsys.readouterr().out
+    assert mlp_fashion.main(loud + ["--optimizer", "sgd", "--lr", "0.5"]) == 0
+    assert "sgd lr 0.5" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv", [
