@@ -188,8 +188,8 @@ def _numpy_spelling(axis: Any, keepdims: bool | None) -> dict[str, Any]:
 # block reaches their op and helpers directly.
 
 
-# No tinygrad_sm.trace here: that name is the backward-step recorder (debug.py); the sum of a
-# diagonal is the method, x.trace().
+# trace is not in this list: it is defined above, since the name serves both the sum of a
+# diagonal and the backward-step recorder (debug.py).
 _SHAPES: list[str] = [
     "cat", "concatenate", "concat", "stack", "split", "chunk", "array_split", "tensor_split",
     "unbind", "expand_dims", "tile", "repeat_interleave", "flip", "roll", "pad", "moveaxis",

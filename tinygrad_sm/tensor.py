@@ -3,7 +3,8 @@
 A tensor made by an op on tensors that require grad keeps that op in ``grad_fn``; the op keeps
 its inputs. ``loss.backward()`` follows those links back from ``loss`` and fills the ``.grad`` of
 every leaf (a tensor made directly, with ``requires_grad=True``). The ops themselves live in
-``ops.py`` and the backward loop in ``autograd.py``; this file holds the user-facing surface.
+the ``ops/`` package and the backward loop in ``autograd.py``; this file holds the
+user-facing surface.
 
 dtype rules
 -----------
