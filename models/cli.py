@@ -86,8 +86,10 @@ def error_text(e: BaseException) -> str:
 
 
 def fail(message: object, status: int = 2) -> int:
-    """Print ``error: message`` to stderr and return ``status``, for ``return fail(...)``."""
-    print(f"error: {message}", file=sys.stderr)
+    """Print ``error: message`` to stderr, as one line (a library message of several lines is
+    joined), and return ``status``, for ``return fail(...)``."""
+    line = " ".join(part.strip() for part in str(message).splitlines())
+    print(f"error: {line}", file=sys.stderr)
     return status
 
 

@@ -132,8 +132,7 @@ def test_bad_arguments_are_one_line_errors(argv, names, capsys):
 def test_missing_data_and_a_missing_checkpoint_are_one_line_errors(tmp_path, capsys):
     assert lenet_fashion.main(["--data-dir", str(tmp_path), "--no-download", "--quiet",
                                "--no-plots"]) == 2
-    err = capsys.readouterr().err  # the data module's message, which spans two lines
-    assert err.startswith("error: ") and "Traceback" not in err
+    err = one_line_error(capsys.readouterr().err)  # the data module's two lines, joined
     assert str(tmp_path) in err and "train-images-idx3-ubyte" in err
     missing = tmp_path / "nothing.npz"
     assert lenet_fashion.main(["--eval-only", "--checkpoint", str(missing), "--no-plots"]) == 2
