@@ -166,6 +166,14 @@ def test_data_lives_on_the_gpu():
 
 
 @gpu
+def test_an_index_out_of_range_is_an_error_as_on_the_cpu_not_wrapped_around():
+    O = tg.zeros(4, 3, device="cuda")
+    with pytest.raises(IndexError, match="index 3 is out of range for an axis of length 3"):
+        O[tg.arange(4, device="cuda"), tg.tensor([0, 1, 2, 3], device="cuda")]  # a bad label
+    assert O[tg.arange(4, device="cuda"), tg.tensor([0, 1, 2, -1], device="cuda")].shape == (4,)
+
+
+@gpu
 def test_round_trip_between_devices():
     host = np.arange(6, dtype=np.float32).reshape(2, 3)
     x = tg.tensor(host, requires_grad=True)
@@ -301,10 +309,10 @@ def test_a_fit_reads_back_only_at_its_reads_regression(monkeypatch):
 
 @gpu
 @pytest.mark.xfail(reason="F.cross_entropy checks the label range with labels.min() and "
-                          "labels.max() read back on the host, and the scratch model's logsumexp "
-                          "tests its row maxima for inf the same way: a few synchronisations per "
-                          "step that tinygrad_sm/nn/functional.py and ops/softmax.py would have "
-                          "to move onto the device", strict=False)
+                          "labels.max() read back on the host, and the scratch model's O[rows, y] "
+                          "checks its integer index the same way (CuPy would wrap a bad one "
+                          "around): two synchronisations per step, the price of an error instead "
+                          "of a silently wrong loss", strict=False)
 @pytest.mark.parametrize("model", ["mlp", "softmax scratch"])
 def test_a_training_step_of_a_classifier_does_not_synchronise(model):
     allow_synchronize = no_sync_allowed()

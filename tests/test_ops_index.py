@@ -332,3 +332,26 @@ def test_matches_pytorch(name: str) -> None:
     fn, input_shapes = TORCH_CASES[name]
     rng = np.random.default_rng(len(name))
     check_against_torch(fn, [rng.standard_normal(s) for s in input_shapes])
+
+
+# ------------------------------------------------------------------ the GPU's range check
+
+@pytest.mark.parametrize("index", [
+    (np.arange(4), np.array([0, 2, 1, 2])), (np.arange(4), np.array([0, 3])),
+    (Ellipsis, np.array([4])), (Ellipsis, np.array([5])), (slice(None), None, np.array([-4])),
+    (None, np.array([3]), 1), (np.ones((4, 3), bool), np.array([4])),
+    (np.ones((4, 3), bool), np.array([7])), np.array([4]), np.array([[-5]]),
+    (1, slice(1, 2), np.array([-5, 4])),
+], ids=repr)
+def test_the_range_check_of_integer_indices_agrees_with_numpy(index):
+    """What the tensors on a GPU call, since CuPy wraps a wrong index around: it must refuse
+    exactly the indices that NumPy refuses."""
+    from tinygrad_sm.ops.index import check_integer_parts
+    x = np.zeros((4, 3, 5))
+    try:
+        x[index]
+    except IndexError:
+        with pytest.raises(IndexError, match="out of range for an axis of length"):
+            check_integer_parts(index, x.shape)
+    else:
+        check_integer_parts(index, x.shape)

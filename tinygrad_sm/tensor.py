@@ -1540,9 +1540,11 @@ class Tensor:
             if self.device != "cpu" and isinstance(part, np.ndarray):
                 part = backend.to_device(part, self.device)
             return part
-        if isinstance(index, tuple):
-            return tuple(convert(part) for part in index)
-        return convert(index)
+        index = tuple(convert(part) for part in index) if isinstance(index, tuple) else \
+            convert(index)
+        if self.device != "cpu":  # NumPy checks integer indices; CuPy would wrap them around
+            ops.index.check_integer_parts(index, self.shape)
+        return index
 
     def __len__(self) -> int:
         if self.ndim == 0:

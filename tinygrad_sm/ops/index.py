@@ -119,6 +119,23 @@ def check_index_array(index: Any, n: int, what: str) -> None:
                              f"(valid: {-n} to {n - 1})")
 
 
+def check_integer_parts(index: Any, shape: tuple[int, ...]) -> None:
+    """Raise unless every integer array in ``index`` (``x[rows, labels]``) lies within the axis
+    it indexes. NumPy checks this itself; CuPy wraps a wrong index around silently, so the
+    tensors on a GPU call this (reading two numbers back per array)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    consumed = [0 if p is None or p is Ellipsis else
+                p.ndim if getattr(p, "dtype", None) is not None and p.dtype == bool else 1
+                for p in parts]
+    axis = 0
+    for part, used in zip(parts, consumed):
+        if part is Ellipsis:
+            axis += len(shape) - sum(consumed)
+        elif getattr(part, "ndim", 0) > 0 and part.dtype.kind in "iu" and axis < len(shape):
+            check_index_array(part, shape[axis], "indexing")
+        axis += used
+
+
 def one_hot_array(labels: Any, num_classes: int) -> Any:
     """int64 array of shape ``labels.shape + (num_classes,)``: 1 at each label, 0 elsewhere."""
     xp = _xp(labels)
