@@ -341,7 +341,7 @@ def test_matches_pytorch(name: str) -> None:
     (Ellipsis, np.array([4])), (Ellipsis, np.array([5])), (slice(None), None, np.array([-4])),
     (None, np.array([3]), 1), (np.ones((4, 3), bool), np.array([4])),
     (np.ones((4, 3), bool), np.array([7])), np.array([4]), np.array([[-5]]),
-    (1, slice(1, 2), np.array([-5, 4])),
+    (1, slice(1, 2), np.array([-5, 4])), (np.array(3),), (np.array(-4), np.int64(2)),
 ], ids=repr)
 def test_the_range_check_of_integer_indices_agrees_with_numpy(index):
     """What the tensors on a GPU call, since CuPy wraps a wrong index around: it must refuse

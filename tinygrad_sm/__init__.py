@@ -14,8 +14,8 @@ import numpy as _np
 
 from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad
 from .debug import detect_anomaly
-from .tensor import (Tensor, arange, as_tensor, from_numpy, full, full_like, normal, ones, ones_like,
-                     rand, randn, tensor, zeros, zeros_like)
+from .tensor import (Tensor, arange, as_tensor, from_numpy, full, full_like, normal, ones,
+                     ones_like, rand, randn, tensor, zeros, zeros_like)
 from .backend import cuda_available, device
 from .functions import *  # noqa: F401,F403  (matmul, exp, ...: the torch-level functions)
 from .functions import __all__ as _functions
@@ -39,9 +39,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "tensor", "from_numpy", "as_tensor", "zeros", "ones", "zeros_like", "ones_like",
-    "full", "full_like", "arange", "rand", "randn", "normal", "manual_seed", "grad", "no_grad", "enable_grad",
-    "is_grad_enabled", "Function", "detect_anomaly", "jit", "JitError", "gradcheck", "gradgradcheck",
-    "cuda_available", "device",
+    "full", "full_like", "arange", "rand", "randn", "normal", "manual_seed", "grad", "no_grad",
+    "enable_grad", "is_grad_enabled", "Function", "detect_anomaly", "jit", "JitError", "gradcheck",
+    "gradgradcheck", "cuda_available", "device",
     "float16", "half", "float32", "float", "float64", "double", "int8", "int16", "short",
     "int32", "int", "int64", "long", "uint8", "bool", "bool_", "cuda", "nn", "optim", "utils",
     *_functions,

@@ -131,7 +131,7 @@ def check_integer_parts(index: Any, shape: tuple[int, ...]) -> None:
     for part, used in zip(parts, consumed):
         if part is Ellipsis:
             axis += len(shape) - sum(consumed)
-        elif getattr(part, "ndim", 0) > 0 and part.dtype.kind in "iu" and axis < len(shape):
+        elif hasattr(part, "dtype") and part.dtype.kind in "iu" and axis < len(shape):
             check_index_array(part, shape[axis], "indexing")
         axis += used
 
