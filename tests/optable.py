@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -247,6 +248,35 @@ def check_second_order(op: Op, data: st.DataObject, device: str) -> None:
         gradgradcheck(lambda *xs: op.ours(*xs, **kwargs), inputs, eps=op.eps)
     except GradcheckError as e:
         pytest.fail(f"second order: {e}\n{_describe(op, arrays, kwargs)}")
+
+
+def table_tests(ops: list[Op], second_order: list[str] | None = None,
+                examples: int | None = None, second_order_examples: int | None = None
+                ) -> tuple[Callable[..., None], Callable[..., None]]:
+    """The two property tests of a table, for its file to collect (``test_op,
+    test_op_second_order = table_tests(OPS, [...])``): ``check_op`` on every row, and
+    ``check_second_order`` on the rows named in ``second_order`` (all of them when None).
+    ``examples`` sets hypothesis's examples per row (default: the profile's); second order
+    costs more, and runs half as many unless told."""
+    by_name = {op.name: op for op in ops}
+    chosen = ops if second_order is None else [by_name[name] for name in second_order]
+    per_row = settings.default.max_examples if examples is None else examples
+    per_second = (max(3, settings.default.max_examples // 2) if second_order_examples is None
+                  else second_order_examples)
+
+    @pytest.mark.parametrize("op", ops, ids=lambda op: op.name)
+    @settings(max_examples=per_row)
+    @given(data=st.data())
+    def test_op(op: Op, data: st.DataObject, device: str) -> None:
+        check_op(op, data, device)
+
+    @pytest.mark.parametrize("op", chosen, ids=lambda op: op.name)
+    @settings(max_examples=per_second)
+    @given(data=st.data())
+    def test_op_second_order(op: Op, data: st.DataObject, device: str) -> None:
+        check_second_order(op, data, device)
+
+    return test_op, test_op_second_order
 
 
 # ------------------------------------------------------------------------- against PyTorch

@@ -13,16 +13,13 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import tinygrad_sm as tg
 from tinygrad_sm import gradcheck
-from optable import (ANY, AWAY_FROM_ZERO, EXPONENT, POSITIVE, Op, _tensors, along_axis,
-                     basic_index_inputs, binary, broadcast_to_inputs, check_op,
-                     check_second_order, flatten_inputs, integer_array_index_inputs,
-                     mask_inputs, matmul_inputs, pick_inputs, reduction, reshape_inputs,
-                     transpose_inputs, unary, with_scalar)
+from optable import (ANY, AWAY_FROM_ZERO, EXPONENT, Op, POSITIVE, _tensors, along_axis,
+                     basic_index_inputs, binary, broadcast_to_inputs, flatten_inputs,
+                     integer_array_index_inputs, mask_inputs, matmul_inputs, pick_inputs, reduction,
+                     reshape_inputs, table_tests, transpose_inputs, unary, with_scalar)
 
 # ------------------------------------------------------------------------- the table
 
@@ -114,25 +111,12 @@ OPS = [
 OPS_BY_NAME = {op.name: op for op in OPS}
 
 
-@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
-@given(data=st.data())
-def test_op(op: Op, data: st.DataObject, device: str) -> None:
-    check_op(op, data, device)
-
-
-# ------------------------------------------------------------------------- second order
-
 SECOND_ORDER = ["add", "mul", "div", "pow tensor**scalar", "pow scalar**tensor",
                 "pow tensor**tensor", "matmul", "exp", "log", "tanh", "sigmoid", "sum", "mean",
                 "softmax", "log_softmax", "logsumexp", "getitem basic", "getitem integer arrays"]
 
 
-@pytest.mark.parametrize("op", [OPS_BY_NAME[name] for name in SECOND_ORDER],
-                         ids=lambda op: op.name)
-@settings(max_examples=max(3, settings.default.max_examples // 2))
-@given(data=st.data())
-def test_op_second_order(op: Op, data: st.DataObject, device: str) -> None:
-    check_second_order(op, data, device)
+test_op, test_op_second_order = table_tests(OPS, SECOND_ORDER)
 
 
 # ------------------------------------------------------------------------- broadcasting

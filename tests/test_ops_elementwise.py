@@ -13,13 +13,12 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_sm as tg
-from optable import (ANY, AWAY_FROM_ZERO, HALVES, POSITIVE, QUARTERS_OFF, Op, away_from_steps,
-                     binary, check_op, check_second_order, clamp_inputs, mod_inputs,
-                     softplus_inputs, unary, where_inputs, with_scalar)
+from optable import (ANY, AWAY_FROM_ZERO, HALVES, Op, POSITIVE, QUARTERS_OFF, away_from_steps,
+                     binary, clamp_inputs, mod_inputs, softplus_inputs, table_tests, unary,
+                     where_inputs, with_scalar)
 
 # ------------------------------------------------------------------------- references
 
@@ -111,24 +110,10 @@ OPS = [
        with_scalar(ANY, ["none", "tanh"], "approximate")),
     Op("silu", lambda x: x.silu(), lambda x: x / (1 + np.exp(-x)), unary()),
 ]
-OPS_BY_NAME = {op.name: op for op in OPS}
-
-
-@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
-@given(data=st.data())
-def test_op(op: Op, data: st.DataObject, device: str) -> None:
-    check_op(op, data, device)
-
-
 SECOND_ORDER = ["maximum", "where", "clamp", "sin", "log1p", "softplus", "gelu", "logaddexp"]
 
 
-@pytest.mark.parametrize("op", [OPS_BY_NAME[name] for name in SECOND_ORDER],
-                         ids=lambda op: op.name)
-@settings(max_examples=max(3, settings.default.max_examples // 2))
-@given(data=st.data())
-def test_op_second_order(op: Op, data: st.DataObject, device: str) -> None:
-    check_second_order(op, data, device)
+test_op, test_op_second_order = table_tests(OPS, SECOND_ORDER)
 
 
 # ------------------------------------------------------------------------- conventions

@@ -12,12 +12,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_sm as tg
-from optable import ANY, Op, arrays, check_against_torch, check_op, check_second_order, shapes
+from optable import ANY, Op, arrays, check_against_torch, shapes, table_tests
 
 # ------------------------------------------------------------------------- strategies
 
@@ -152,24 +151,10 @@ OPS = [
        lambda x, *v, mask, value=None: np.where(mask, v[0] if v else value, x),
        masked_fill_inputs()),
 ]
-OPS_BY_NAME = {op.name: op for op in OPS}
-
-
-@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
-@given(data=st.data())
-def test_op(op: Op, data: st.DataObject, device: str) -> None:
-    check_op(op, data, device)
-
-
 SECOND_ORDER = ["gather", "scatter_add", "index_add", "masked_fill"]
 
 
-@pytest.mark.parametrize("op", [OPS_BY_NAME[name] for name in SECOND_ORDER],
-                         ids=lambda op: op.name)
-@settings(max_examples=max(3, settings.default.max_examples // 2))
-@given(data=st.data())
-def test_op_second_order(op: Op, data: st.DataObject, device: str) -> None:
-    check_second_order(op, data, device)
+test_op, test_op_second_order = table_tests(OPS, SECOND_ORDER)
 
 
 # ------------------------------------------------------------------------- focused tests

@@ -12,12 +12,11 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_sm as tg
-from optable import (EINSUM_SUBSCRIPTS, Op, arrays, check_op, check_second_order, dot_inputs,
-                     einsum_inputs, shapes, tensordot_inputs)
+from optable import (EINSUM_SUBSCRIPTS, Op, arrays, dot_inputs, einsum_inputs, shapes, table_tests,
+                     tensordot_inputs)
 from tinygrad_sm import gradcheck, gradgradcheck
 
 @st.composite
@@ -34,21 +33,7 @@ OPS = [
     Op("inner", lambda a, b: tg.inner(a, b), np.inner, dot_inputs(inner=True)),
     Op("outer", lambda a, b: a.outer(b), np.outer, outer_inputs()),
 ]
-OPS_BY_NAME = {op.name: op for op in OPS}
-
-
-@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
-@given(data=st.data())
-def test_op(op: Op, data: st.DataObject, device: str) -> None:
-    check_op(op, data, device)
-
-
-@pytest.mark.parametrize("op", [OPS_BY_NAME["einsum"], OPS_BY_NAME["tensordot"]],
-                         ids=lambda op: op.name)
-@settings(max_examples=max(3, settings.default.max_examples // 2))
-@given(data=st.data())
-def test_op_second_order(op: Op, data: st.DataObject, device: str) -> None:
-    check_second_order(op, data, device)
+test_op, test_op_second_order = table_tests(OPS, ["einsum", "tensordot"])
 
 
 # ------------------------------------------------------------------------- einsum, always run

@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import settings
 from hypothesis import strategies as st
 
 import tinygrad_sm as tg
 from tinygrad_sm import gradcheck, gradgradcheck
 from tinygrad_sm.nn import functional as F
-from optable import Op, arrays, check_op, check_second_order
+from optable import Op, arrays, table_tests
 
 # ------------------------------------------------------------------------- NumPy references
 
@@ -166,21 +166,10 @@ OPS = [
        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
        ref_batch_norm, batch_norm_inputs()),
 ]
-OPS_BY_NAME = {op.name: op for op in OPS}
-
-
-@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
-@settings(max_examples=max(5, settings.default.max_examples // 2))
-@given(data=st.data())
-def test_op(op: Op, data: st.DataObject, device: str) -> None:
-    check_op(op, data, device)
-
-
-@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
-@settings(max_examples=max(3, settings.default.max_examples // 10))
-@given(data=st.data())
-def test_op_second_order(op: Op, data: st.DataObject, device: str) -> None:
-    check_second_order(op, data, device)
+# Convolutions and pools cost more per example: fewer of them, every row second order too.
+test_op, test_op_second_order = table_tests(
+    OPS, None, examples=max(5, settings.default.max_examples // 2),
+    second_order_examples=max(3, settings.default.max_examples // 10))
 
 
 # ------------------------------------------------------------------------- against PyTorch

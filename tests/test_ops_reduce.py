@@ -12,12 +12,9 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import tinygrad_sm as tg
-from optable import (Op, check_op, check_second_order, norm_inputs, prod_inputs, scan_inputs,
-                     var_inputs)
+from optable import Op, norm_inputs, prod_inputs, scan_inputs, table_tests, var_inputs
 
 # ------------------------------------------------------------------------- references
 
@@ -61,24 +58,10 @@ OPS = [
     Op("cumprod", _scan("cumprod"), lambda x, axis: np.cumprod(x, axis),
        scan_inputs(zeros=True)),
 ]
-OPS_BY_NAME = {op.name: op for op in OPS}
-
-
-@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
-@given(data=st.data())
-def test_op(op: Op, data: st.DataObject, device: str) -> None:
-    check_op(op, data, device)
-
-
 SECOND_ORDER = ["prod", "var", "cumsum", "norm", "cumprod"]
 
 
-@pytest.mark.parametrize("op", [OPS_BY_NAME[name] for name in SECOND_ORDER],
-                         ids=lambda op: op.name)
-@settings(max_examples=max(3, settings.default.max_examples // 2))
-@given(data=st.data())
-def test_op_second_order(op: Op, data: st.DataObject, device: str) -> None:
-    check_second_order(op, data, device)
+test_op, test_op_second_order = table_tests(OPS, SECOND_ORDER)
 
 
 # ------------------------------------------------------------------------- conventions

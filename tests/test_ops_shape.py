@@ -14,12 +14,10 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_sm as tg
-from optable import (Op, arrays, axes, check_against_torch, check_op, check_second_order,
-                     shapes)
+from optable import Op, arrays, axes, check_against_torch, shapes, table_tests
 
 # ------------------------------------------------------------------------- strategies
 
@@ -367,25 +365,11 @@ OPS = [
     Op("triu", lambda x, k: tg.triu(x, k), lambda x, k: np.triu(x, k), tri_inputs()),
     Op("tril", lambda x, k: x.tril(k=k), lambda x, k: np.tril(x, k), tri_inputs()),
 ]
-OPS_BY_NAME = {op.name: op for op in OPS}
-
-
-@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
-@given(data=st.data())
-def test_op(op: Op, data: st.DataObject, device: str) -> None:
-    check_op(op, data, device)
-
-
 SECOND_ORDER = ["cat", "stack", "split", "flip", "pad constant", "pad modes", "diagonal",
                 "tile", "triu"]
 
 
-@pytest.mark.parametrize("op", [OPS_BY_NAME[name] for name in SECOND_ORDER],
-                         ids=lambda op: op.name)
-@settings(max_examples=max(3, settings.default.max_examples // 2))
-@given(data=st.data())
-def test_op_second_order(op: Op, data: st.DataObject, device: str) -> None:
-    check_second_order(op, data, device)
+test_op, test_op_second_order = table_tests(OPS, SECOND_ORDER)
 
 
 # ------------------------------------------------------------------------- views
