@@ -48,6 +48,10 @@ class Optimizer:
     buffers: tuple[str, ...] = ()
     counters: tuple[str, ...] = ()
     nonnegative_buffers: tuple[str, ...] = ()  # checked when a state is loaded
+    # Buffers that only some values of the hyperparameters call for (RMSprop's momentum and
+    # centered): a saved file may hold them or not, and load_state_dict checks them against
+    # the file's own hyperparameters.
+    optional_buffers: tuple[str, ...] = ()
 
     def __init__(self, params: Iterable[Tensor]) -> None:
         self.params: list[Tensor] = _parameter_list(params, type(self).__name__)
@@ -260,7 +264,7 @@ class Optimizer:
         for i, p in enumerate(self.params):
             for key in self.counters:
                 layout[f"state.{i}.{key}"] = ((), "iu")
-            for key in self.buffers:
+            for key in dict.fromkeys(self.buffers + self.optional_buffers):
                 layout[f"state.{i}.{key}"] = (p.shape, "iufc" if p.dtype.kind == "c" else "iuf")
         return layout
 
@@ -271,13 +275,15 @@ class Optimizer:
         missing = [f"hyperparameters.{key}" for key in self.hyperparameters
                    if f"hyperparameters.{key}" not in present]
         for i in range(len(self.params)):
-            group = [f"state.{i}.{key}" for key in self.counters + self.buffers]
-            if any(key in present for key in group):
+            group = [f"state.{i}.{key}" for key in self.counters + self.buffers
+                     if key not in self.optional_buffers]
+            optional = [f"state.{i}.{key}" for key in self.optional_buffers]
+            if any(key in present for key in group + optional):
                 missing += [key for key in group if key not in present]
         if missing or unexpected:
             raise KeyError(f"{where}: missing keys {missing}, unexpected keys {unexpected}; the "
-                           f"file must come from optimizer.save() of a {type(self).__name__} "
-                           "over the parameters of the same model")
+                           f"file must come from the save() of a {type(self).__name__} "
+                           "optimizer over the parameters of the same model")
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)
@@ -497,30 +503,6 @@ class RMSprop(Optimizer):
             super().load_state_dict(state_dict)
         finally:
             self._loading_buffers = None
-
-    def _file_layout(self) -> dict[str, tuple[tuple[int, ...], str]]:
-        # A file may hold the optional buffers whatever this optimizer's momentum and centered
-        # are: load_state_dict checks them against the file's own.
-        layout = super()._file_layout()
-        for i, p in enumerate(self.params):
-            for key in self.optional_buffers:
-                layout[f"state.{i}.{key}"] = (p.shape, "iufc" if p.dtype.kind == "c" else "iuf")
-        return layout
-
-    def _check_file_names(self, names: list[str], layout: Mapping[str, Any], where: str) -> None:
-        present = set(names)
-        unexpected = [key for key in names if key not in layout]
-        missing = [f"hyperparameters.{key}" for key in self.hyperparameters
-                   if f"hyperparameters.{key}" not in present]
-        for i in range(len(self.params)):
-            group = [f"state.{i}.{key}" for key in self.counters + ("square_avg",)]
-            optional = [f"state.{i}.{key}" for key in self.optional_buffers]
-            if any(key in present for key in group + optional):
-                missing += [key for key in group if key not in present]
-        if missing or unexpected:
-            raise KeyError(f"{where}: missing keys {missing}, unexpected keys {unexpected}; the "
-                           "file must come from optimizer.save() of an RMSprop over the "
-                           "parameters of the same model")
 
     def _prepare(self, p: Tensor, state: dict[str, Any]) -> None:
         if not state:
