@@ -9,8 +9,6 @@ checked: the weights it learns, the accuracy it reaches, the shapes the book sho
 The programs that read Fashion-MNIST skip where it is not installed, and fail instead when
 TINYGRAD_SM_REQUIRE_DATA is set (as in CI).
 """
-import functools
-import os
 import random
 import re
 import sys
@@ -21,27 +19,15 @@ import numpy as np
 import pytest
 
 import tinygrad_sm as tg
+from helpers import real_data_or_skip
 from tinygrad_sm import d2l
-from tinygrad_sm.data import fashion_mnist as fm
 
 BOOK = Path(__file__).parent / "book"
 
 
-@functools.lru_cache(maxsize=1)
-def _have_data():
-    try:
-        fm.locate_fashion_mnist(None, download=False)
-        return True
-    except fm.FashionMNISTNotFoundError:
-        return False
-
-
 @pytest.fixture
 def fashion():
-    if not _have_data():
-        if os.environ.get("TINYGRAD_SM_REQUIRE_DATA"):
-            pytest.fail("Fashion-MNIST is not installed, and TINYGRAD_SM_REQUIRE_DATA is set")
-        pytest.skip("Fashion-MNIST is not installed here; apt-get install dataset-fashion-mnist")
+    real_data_or_skip(load=False)
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """tinygrad_sm.d2l: the book's d2l names, each doing what the book says it does (older edition
 d2l 0.17 and 2023 edition d2l 1.0), and its plots: live in a notebook, PNG files in a script."""
-import functools
 import os
 import subprocess
 import sys
@@ -11,8 +10,8 @@ import numpy as np
 import pytest
 
 import tinygrad_sm as tg
+from helpers import real_data_or_skip
 from tinygrad_sm import d2l, nn, optim
-from tinygrad_sm.data import fashion_mnist as fm
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,21 +27,9 @@ def figures(tmp_path, monkeypatch):
         plt.close("all")
 
 
-@functools.lru_cache(maxsize=1)
-def _have_data():
-    try:
-        fm.locate_fashion_mnist(None, download=False)
-        return True
-    except fm.FashionMNISTNotFoundError:
-        return False
-
-
 @pytest.fixture
 def fashion(tmp_path, monkeypatch):
-    if not _have_data():
-        if os.environ.get("TINYGRAD_SM_REQUIRE_DATA"):
-            pytest.fail("Fashion-MNIST is not installed, and TINYGRAD_SM_REQUIRE_DATA is set")
-        pytest.skip("Fashion-MNIST is not installed here; apt-get install dataset-fashion-mnist")
+    real_data_or_skip(load=False)
     monkeypatch.chdir(tmp_path)  # the book's root="../data" is looked up from here
 
 

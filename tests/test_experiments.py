@@ -14,22 +14,12 @@ import pytest
 
 pytest.importorskip("matplotlib", reason="the exercises page draws its figures with matplotlib")
 
-from tinygrad_sm.data import load_fashion_mnist  # noqa: E402
-from tinygrad_sm.data.fashion_mnist import FashionMNISTNotFoundError  # noqa: E402
+from helpers import real_data_or_skip  # noqa: E402
 
 from models import softmax_experiments as sx  # noqa: E402
 from models.linear_regression import TRUE_B, TRUE_W  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def real_data_or_skip():
-    try:
-        return load_fashion_mnist(download=False)
-    except FashionMNISTNotFoundError as e:
-        if os.environ.get("TINYGRAD_SM_REQUIRE_DATA"):
-            raise
-        pytest.skip(f"Fashion-MNIST is not installed here ({e}); apt-get install dataset-fashion-mnist")
 
 
 @pytest.fixture(scope="module")

@@ -16,13 +16,13 @@ import subprocess
 import sys
 import threading
 import time
-import tracemalloc
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from helpers import peak_memory
 from tinygrad_sm import serialization
 from tinygrad_sm.data import fashion_mnist as fm
 from tinygrad_sm.data.fashion_mnist import (FILE_NAMES, ChecksumError, FashionMNISTError,
@@ -334,16 +334,6 @@ def gzip_bomb(zeros: int) -> bytes:
     block = bytes(1 << 20)
     parts = [compressor.compress(block[:min(len(block), zeros - start)]) for start in range(0, zeros, len(block))]
     return b"".join(parts) + compressor.flush()
-
-
-def peak_memory(fn):
-    tracemalloc.start()
-    try:
-        fn()
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
 
 
 def test_download_of_a_gzip_bomb_stops_at_the_expected_size(places, server):

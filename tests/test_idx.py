@@ -5,7 +5,6 @@ are what a user with a broken download sees.
 """
 import gzip
 import tempfile
-import tracemalloc
 import zlib
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from helpers import peak_memory
 from tinygrad_sm.data import idx
 from tinygrad_sm.data.idx import IDXError, read_idx, write_idx
 
@@ -227,17 +227,6 @@ def gzip_bomb(head: bytes, zeros: int) -> bytes:
     for start in range(0, zeros, len(block)):
         parts.append(compressor.compress(block[:zeros - start]))
     return b"".join(parts) + compressor.flush()
-
-
-def peak_memory(fn):
-    """The peak of Python allocations while ``fn()`` raises or returns (bytearrays included)."""
-    tracemalloc.start()
-    try:
-        fn()
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
 
 
 def test_a_gzip_bomb_stops_at_the_size_its_header_declares(tmp_path):

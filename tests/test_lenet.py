@@ -5,18 +5,17 @@ The real-data tests train on a subset for one epoch (seconds), and skip where Fa
 not installed, unless ``TINYGRAD_SM_REQUIRE_DATA`` is set (as in CI): then they fail. The
 command-line tests that train use a tiny look-alike data set (checksums off).
 """
-import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tinygrad_sm as tg
+from helpers import one_line_error, real_data_or_skip
 from tinygrad_sm import nn, optim
-from tinygrad_sm.data import ArrayDataset, DataLoader, load_fashion_mnist
+from tinygrad_sm.data import ArrayDataset, DataLoader
 from tinygrad_sm.data import fashion_mnist as fm
-from tinygrad_sm.data.fashion_mnist import FashionMNISTNotFoundError, images_to_float
+from tinygrad_sm.data.fashion_mnist import images_to_float
 from tinygrad_sm.data.idx import write_idx
 from tinygrad_sm.train import Trainer
 
@@ -30,12 +29,7 @@ SUBSET, BATCH, LR = 12000, 32, 3e-3
 
 @pytest.fixture(scope="module")
 def real_data():
-    try:
-        return load_fashion_mnist(download=False)
-    except FashionMNISTNotFoundError as e:
-        if os.environ.get("TINYGRAD_SM_REQUIRE_DATA"):
-            pytest.fail(f"Fashion-MNIST is not installed, and TINYGRAD_SM_REQUIRE_DATA is set ({e})")
-        pytest.skip(f"Fashion-MNIST is not installed here ({e}); apt-get install dataset-fashion-mnist")
+    return real_data_or_skip()
 
 
 @pytest.fixture(scope="module")
@@ -105,13 +99,6 @@ def test_eval_only_reloads_the_checkpoint_and_gets_the_same_accuracy(trained, re
 
 
 # ---------------------------------------------------------------------- the command line
-
-def one_line_error(err: str) -> str:
-    """The message of a one-line ``error: ...`` on stderr (and nothing else there)."""
-    assert err.startswith("error: ") and err.endswith("\n") and err.count("\n") == 1, err
-    assert "Traceback" not in err
-    return err[len("error: "):-1]
-
 
 @pytest.mark.parametrize("argv, names", [
     (["--batch-size", "0"], ["--batch-size", "'0'"]),

@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 
 import tinygrad_sm as tg
+from helpers import one_line_error, real_data_or_skip
 from tinygrad_sm import serialization
 from tinygrad_sm.data import fashion_mnist as fm
-from tinygrad_sm.data import load_fashion_mnist, synthetic_data
-from tinygrad_sm.data.fashion_mnist import FashionMNISTNotFoundError
+from tinygrad_sm.data import synthetic_data
 from tinygrad_sm.data.idx import write_idx
 
 from models import linear_regression, softmax_fashion, softmax_regression
@@ -88,15 +88,6 @@ def test_both_softmax_models_have_the_books_shapes_and_init(model):
     logits = X.numpy().reshape(5, 784).astype(np.float64) @ weight.numpy().astype(np.float64)
     log_probs = logits - np.log(np.exp(logits).sum(1, keepdims=True))
     assert loss.item() == pytest.approx(-log_probs[np.arange(5), y].mean(), rel=1e-5)
-
-
-def real_data_or_skip():
-    try:
-        return load_fashion_mnist(download=False)
-    except FashionMNISTNotFoundError as e:
-        if os.environ.get("TINYGRAD_SM_REQUIRE_DATA"):
-            raise
-        pytest.skip(f"Fashion-MNIST is not installed here ({e}); apt-get install dataset-fashion-mnist")
 
 
 @pytest.mark.slow
@@ -177,13 +168,6 @@ def tiny(tmp_path, monkeypatch):
     data = write_tiny_set(tmp_path / "data")
     return ["--data-dir", str(data), "--no-download", "--quiet", "--no-plots", "--epochs", "1",
             "--batch-size", "16"]
-
-
-def one_line_error(err: str) -> str:
-    """The message of a one-line ``error: ...`` on stderr (and nothing else there)."""
-    assert err.startswith("error: ") and err.endswith("\n") and err.count("\n") == 1, err
-    assert "Traceback" not in err
-    return err[len("error: "):-1]
 
 
 def step_count(optimizer_file: Path) -> int:
