@@ -352,16 +352,18 @@ def show_images(imgs: Any, num_rows: int, num_cols: int, titles: Sequence[str] |
                 scale: float = 1.5) -> Any:
     """Show images (a tensor (n, h, w), or a list of arrays or tensors) in a grid of
     ``num_rows`` x ``num_cols``, each with its title; returns the flattened array of axes."""
-    figsize = (num_cols * scale, num_rows * scale)
-    _, axes = _pyplot().subplots(num_rows, num_cols, figsize=figsize, squeeze=False)
-    axes = axes.flatten()
-    for i, (ax, img) in enumerate(zip(axes, imgs)):
-        ax.imshow(_plottable(img))
-        ax.axes.get_xaxis().set_visible(False)
-        ax.axes.get_yaxis().set_visible(False)
+    figure, grid = _pyplot().subplots(num_rows, num_cols, squeeze=False,
+                                      figsize=(num_cols * scale, num_rows * scale))
+    axes = grid.flatten()
+    for i, img in enumerate(imgs):
+        if i == len(axes):  # more images than cells: the grid decides
+            break
+        axes[i].imshow(_plottable(img))
+        axes[i].xaxis.set_visible(False)
+        axes[i].yaxis.set_visible(False)
         if titles:
-            ax.set_title(titles[i])
-    _show(axes[0].figure, "images", now=True)
+            axes[i].set_title(titles[i])
+    _show(figure, "images", now=True)
     return axes
 
 
@@ -549,23 +551,21 @@ class Animator:
         self.fmts = fmts
 
     def add(self, x: Any, y: Any) -> None:
-        """Add one point to each line: ``y`` holds one value per line (or is one number)."""
-        if not hasattr(y, "__len__"):
-            y = [y]
-        n = len(y)
-        if not hasattr(x, "__len__"):
-            x = [x] * n
-        if not self.X:
-            self.X = [[] for _ in range(n)]
-        if not self.Y:
-            self.Y = [[] for _ in range(n)]
-        for i, (a, b) in enumerate(zip(x, y)):
-            if a is not None and b is not None:
-                self.X[i].append(a)
-                self.Y[i].append(b)
-        self.axes[0].cla()
-        for x_values, y_values, fmt in zip(self.X, self.Y, self.fmts):
-            self.axes[0].plot(x_values, y_values, fmt)
+        """Add one point to each line: ``y`` holds one value per line (or is one number), ``x``
+        one value for all of them or one per line. A None leaves that line without a point."""
+        ys = y if hasattr(y, "__len__") else [y]
+        xs = x if hasattr(x, "__len__") else [x] * len(ys)
+        if not self.X or not self.Y:  # the first call fixes the number of lines
+            self.X, self.Y = [[] for _ in ys], [[] for _ in ys]
+        for line, (a, b) in enumerate(zip(xs, ys)):
+            if a is None or b is None:
+                continue
+            self.X[line].append(a)
+            self.Y[line].append(b)
+        ax = self.axes[0]
+        ax.cla()  # redrawn whole, every line with its format
+        for line_x, line_y, fmt in zip(self.X, self.Y, self.fmts):
+            ax.plot(line_x, line_y, fmt)
         self.config_axes()
         if _in_notebook():
             display.display(self.fig)
@@ -821,23 +821,28 @@ class Trainer(HyperParameters):
             _show(board.fig, "progress", now=True)
 
     def fit_epoch(self) -> None:
+        """A step per training batch (counted in ``train_batch_idx``), then, when there is
+        validation data, ``validation_step`` per validation batch without recording."""
         self.model.train()
         for batch in self.train_dataloader:
-            loss = self.model.training_step(self.prepare_batch(batch))
-            self.optim.zero_grad()
+            self._step(self.model.training_step(self.prepare_batch(batch)))
+        if self.val_dataloader is not None:
+            self.model.eval()
             with no_grad():
-                loss.backward()
-                if self.gradient_clip_val > 0:
-                    self.clip_gradients(self.gradient_clip_val, self.model)
-                self.optim.step()
-            self.train_batch_idx += 1
-        if self.val_dataloader is None:
-            return
-        self.model.eval()
-        for batch in self.val_dataloader:
-            with no_grad():
-                self.model.validation_step(self.prepare_batch(batch))
-            self.val_batch_idx += 1
+                for batch in self.val_dataloader:
+                    self.model.validation_step(self.prepare_batch(batch))
+                    self.val_batch_idx += 1
+
+    def _step(self, loss: Tensor) -> None:
+        """The gradient of ``loss``, clipped when ``gradient_clip_val`` says so, and the update.
+        The book runs backward and the update inside no_grad; so does this."""
+        self.optim.zero_grad()
+        with no_grad():
+            loss.backward()
+            if self.gradient_clip_val > 0:
+                self.clip_gradients(self.gradient_clip_val, self.model)
+            self.optim.step()
+        self.train_batch_idx += 1
 
     def clip_gradients(self, grad_clip_val: float, model: Module) -> None:
         """Scale all gradients down together when their overall norm exceeds ``grad_clip_val``."""
