@@ -451,18 +451,15 @@ def load_data_fashion_mnist(batch_size: int, resize: int | Sequence[int] | None 
     (shuffled) and the 10,000 test images, batches ``X`` float32 (B, 1, 28, 28) in [0, 1] (or
     resized to ``resize``) and ``y`` int64 (B,). The files are found as in
     ``tinygrad_sm.vision.datasets`` (``root="../data"`` first)."""
-    trans = [transforms.ToTensor()]
-    if resize:
-        trans.insert(0, transforms.Resize(resize))
-    trans = transforms.Compose(trans)
-    mnist_train = _vision_datasets.FashionMNIST(root="../data", train=True, transform=trans,
-                                                download=True)
-    mnist_test = _vision_datasets.FashionMNIST(root="../data", train=False, transform=trans,
-                                               download=True)
-    return (data.DataLoader(mnist_train, batch_size, shuffle=True,
-                            num_workers=get_dataloader_workers()),
-            data.DataLoader(mnist_test, batch_size, shuffle=False,
-                            num_workers=get_dataloader_workers()))
+    to_images = transforms.Compose(([transforms.Resize(resize)] if resize else []) +
+                                   [transforms.ToTensor()])
+
+    def loader(train: bool) -> data.DataLoader:
+        images = _vision_datasets.FashionMNIST(root="../data", train=train,
+                                               transform=to_images, download=True)
+        return data.DataLoader(images, batch_size, shuffle=train,
+                               num_workers=get_dataloader_workers())
+    return loader(True), loader(False)
 
 
 def accuracy(y_hat: Tensor, y: Tensor) -> float:
@@ -511,19 +508,22 @@ def train_epoch_ch3(net: Callable[[Tensor], Tensor], train_iter: Iterable[Any],
     ``updater(batch_size)`` called (the from-scratch ``d2l.sgd``)."""
     if isinstance(net, nn.Module):
         net.train()
-    metric = Accumulator(3)  # sum of training loss, sum of training accuracy, no. of examples
+    built_in = isinstance(updater, optim.Optimizer)
+    loss_sum, correct, seen = 0.0, 0.0, 0
     for X, y in train_iter:
         y_hat = net(X)
-        l = loss(y_hat, y)  # noqa: E741 (the book's name)
-        if isinstance(updater, optim.Optimizer):
+        losses = loss(y_hat, y)
+        if built_in:
             updater.zero_grad()
-            l.mean().backward()
+            losses.mean().backward()
             updater.step()
-        else:
-            l.sum().backward()
+        else:  # the from-scratch updater scales by the batch size itself
+            losses.sum().backward()
             updater(X.shape[0])
-        metric.add(float(l.sum()), accuracy(y_hat, y), y.numel())
-    return metric[0] / metric[2], metric[1] / metric[2]
+        loss_sum += float(losses.sum())
+        correct += accuracy(y_hat, y)
+        seen += y.numel()
+    return loss_sum / seen, correct / seen
 
 
 class Animator:
@@ -811,10 +811,9 @@ class Trainer(HyperParameters):
         self.prepare_data(data)
         self.prepare_model(model)
         self.optim = model.configure_optimizers()
-        self.epoch = 0
-        self.train_batch_idx = 0
-        self.val_batch_idx = 0
-        for self.epoch in range(self.max_epochs):
+        self.epoch = self.train_batch_idx = self.val_batch_idx = 0  # counted across epochs
+        for epoch in range(self.max_epochs):
+            self.epoch = epoch
             self.fit_epoch()
         board = getattr(model, "board", None)
         if getattr(board, "fig", None) is not None:
